@@ -1,0 +1,81 @@
+"""Roles and what each may do: the one table every access decision reads.
+
+A capability is a verb on a kind of object. Object-level rules (own area, own message, four
+eyes) live in the access helper of that object type, e.g. ``copps.newsroom.access``.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMUNICATOR = "communicator", _("Communicator")
+    EDITOR = "editor", _("Editor")
+    OFFICER = "officer", _("Neighbourhood officer")
+    COACH = "coach", _("Communication coach")
+    INVESTIGATOR = "investigator", _("Investigator")
+    ANALYST = "analyst", _("Analyst")
+    COMMANDER = "commander", _("Event commander")
+    ADMIN = "admin", _("Administrator")
+
+
+# Capabilities (verbs on object types).
+VIEW_CONSOLE = "console.view"
+MESSAGE_VIEW = "message.view"  # see messages in the console (all states)
+MESSAGE_CREATE = "message.create"
+MESSAGE_EDIT_ANY = "message.edit_any"  # edit drafts of others
+MESSAGE_REVIEW = "message.review"  # approve / reject (never one's own)
+MESSAGE_OVERRIDE = "message.override"  # override a blocking guideline finding
+MESSAGE_PUBLISH = "message.publish"  # schedule, publish, correct, retract
+AUDIT_VIEW = "audit.view"
+GUIDELINES_MANAGE = "guidelines.manage"  # word lists
+PAGES_EDIT = "pages.edit"  # house rules, privacy statement, disclaimer
+USERS_MANAGE = "users.manage"
+TOKENS_OWN = "tokens.own"
+
+_ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.COMMUNICATOR: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.EDITOR: frozenset(
+        _ALL_STAFF
+        | {
+            MESSAGE_CREATE,
+            MESSAGE_EDIT_ANY,
+            MESSAGE_REVIEW,
+            MESSAGE_OVERRIDE,
+            MESSAGE_PUBLISH,
+            AUDIT_VIEW,
+            PAGES_EDIT,
+        }
+    ),
+    # Officers draft for their own area only (enforced in the message access helper).
+    Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.COACH: frozenset(_ALL_STAFF | {AUDIT_VIEW, GUIDELINES_MANAGE}),
+    Role.INVESTIGATOR: frozenset(_ALL_STAFF),
+    Role.ANALYST: frozenset(_ALL_STAFF),
+    Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.ADMIN: frozenset(
+        _ALL_STAFF
+        | {
+            MESSAGE_CREATE,
+            MESSAGE_EDIT_ANY,
+            MESSAGE_REVIEW,
+            MESSAGE_OVERRIDE,
+            MESSAGE_PUBLISH,
+            AUDIT_VIEW,
+            GUIDELINES_MANAGE,
+            PAGES_EDIT,
+            USERS_MANAGE,
+        }
+    ),
+}
+
+# Roles that must use two-factor authentication when COPPS_REQUIRE_2FA is on.
+ROLES_REQUIRING_2FA = frozenset({Role.EDITOR, Role.ADMIN})
+
+
+def has_capability(user, capability: str) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return capability in ROLE_CAPABILITIES.get(user.role, frozenset())

@@ -1,0 +1,83 @@
+"""The access helper for messages: who may see and do what with which message.
+
+Views and the API ask here and nowhere else. Capabilities come from the role table
+(copps.accounts.roles); this module adds the object-level rules: own area for officers, only
+drafts are editable, nobody approves a message they wrote (four eyes).
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from copps.accounts import roles
+from copps.accounts.roles import Role, has_capability
+
+from .workflow import EDITABLE_STATES, TRANSITIONS
+
+
+def can_create(user, area=None) -> bool:
+    if not has_capability(user, roles.MESSAGE_CREATE):
+        return False
+    if user.role == Role.OFFICER:
+        return area is not None and user.area_id is not None and area.pk == user.area_id
+    return True
+
+
+def can_view(user, message) -> bool:
+    return has_capability(user, roles.MESSAGE_VIEW)
+
+
+def is_contributor(user, message) -> bool:
+    return user.pk == message.author_id or user.pk in (message.contributor_ids or [])
+
+
+def can_edit(user, message) -> bool:
+    return message.state in EDITABLE_STATES and may_write(user, message)
+
+
+def may_write(user, message) -> bool:
+    """Whether ``user`` may write this message's text, whatever its state."""
+    if has_capability(user, roles.MESSAGE_EDIT_ANY):
+        return True
+    if not has_capability(user, roles.MESSAGE_CREATE) or message.author_id != user.pk:
+        return False
+    if user.role == Role.OFFICER:
+        return message.area_id is not None and message.area_id == user.area_id
+    return True
+
+
+def can(user, message, action: str) -> bool:
+    """May ``user`` perform workflow ``action`` on ``message`` (ignoring its current state)?"""
+    if action in ("submit", "withdraw"):
+        return may_write(user, message)
+    if action in ("approve", "reject"):
+        return has_capability(user, roles.MESSAGE_REVIEW) and not is_contributor(user, message)
+    if action in ("schedule", "unschedule", "publish", "correct", "retract"):
+        return has_capability(user, roles.MESSAGE_PUBLISH)
+    if action == "expire":
+        return False  # only the worker
+    raise ValueError(action)
+
+
+def allowed_actions(user, message) -> list[str]:
+    """The actions the console offers: allowed by the state machine and for this user."""
+    return [
+        action
+        for action, (sources, _target) in TRANSITIONS.items()
+        if message.state in sources and action != "expire" and can(user, message, action)
+    ]
+
+
+def require(user, message, action: str) -> None:
+    if not can(user, message, action):
+        raise PermissionDenied(action)
+
+
+def get_message_for(user, pk, queryset=None):
+    """The message with ``pk`` if ``user`` may see it; 404 otherwise (no hint that it exists)."""
+    from .models import Message
+
+    qs = queryset if queryset is not None else Message.objects.all()
+    message = qs.filter(pk=pk).first() if str(pk).isdigit() else None
+    if message is None or not can_view(user, message):
+        raise Http404
+    return message

@@ -1,0 +1,245 @@
+"""copps settings: everything comes from the environment, with safe local defaults.
+
+The embedded default (no variables set) is a development instance: SQLite and media under
+``var/``. ``COPPS_MODE=production`` turns on the strict checks: the process refuses to start
+without ``SECRET_KEY`` and a real ``ALLOWED_HOSTS``, and two-factor authentication becomes
+mandatory for editors and administrators. See README.md for the full reference.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
+MODE = envstr("COPPS_MODE", "development")
+if MODE not in ("development", "production"):
+    raise ImproperlyConfigured(f"COPPS_MODE must be development or production, not {MODE!r}")
+PRODUCTION = MODE == "production"
+TESTING = "pytest" in sys.modules
+
+VAR_DIR = Path(envstr("COPPS_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+if PRODUCTION:
+    if len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "COPPS_MODE=production requires SECRET_KEY (at least 32 random characters)."
+        )
+    if not ALLOWED_HOSTS or any(h in ("*", ".") for h in ALLOWED_HOSTS):
+        raise ImproperlyConfigured(
+            "COPPS_MODE=production requires ALLOWED_HOSTS naming the real host names (never '*')."
+        )
+elif not SECRET_KEY:
+    SECRET_KEY = "copps-development-only-key-never-use-in-production-0123456789"  # noqa: S105
+
+DEBUG = envbool("DEBUG", False)
+
+# The public base URL: permalinks in renditions and feeds are built from it.
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:" + envstr("PORT", "8000")).rstrip("/")
+FORCE_NAME = envstr("COPPS_FORCE_NAME", "Police")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.syndication",
+    "django_tasks_db",
+    "copps.accounts",
+    "copps.audit",
+    "copps.newsroom",
+    "copps.public",
+    "copps.worker",
+    "copps.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "copps.accounts.middleware.TwoFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "copps.urls"
+WSGI_APPLICATION = "copps.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "copps.public.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    import dj_database_url
+
+    if not DATABASE_URL.startswith(("postgres://", "postgresql://", "sqlite://")):
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL.")
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": envstr("COPPS_SQLITE_PATH", str(VAR_DIR / "copps.sqlite3")),
+            # WAL lets the web server read while the worker writes; IMMEDIATE makes a writing
+            # transaction take the write lock at BEGIN, so two writers queue instead of failing.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Languages: content may be written in any of these; the interface ships nl, fr and en
+# (German falls back to the English interface until its translation lands).
+LANGUAGE_CODE = envstr("COPPS_DEFAULT_LANGUAGE", "nl")
+LANGUAGES = [
+    ("nl", _("Dutch")),
+    ("fr", _("French")),
+    ("de", _("German")),
+    ("en", _("English")),
+]
+LOCALE_PATHS = [BASE_DIR / "copps" / "locale"]
+TIME_ZONE = envstr("TIME_ZONE", "Europe/Brussels")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Upload and body limits: a clear 413/400 instead of exhausting memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("COPPS_MAX_BODY_BYTES", 2 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+COPPS_MAX_IMAGE_BYTES = envint("COPPS_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+COPPS_MAX_BODY_CHARS = envint("COPPS_MAX_BODY_CHARS", 50_000)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = envbool("COOKIES_SECURE", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Only trust X-Forwarded-Proto when a reverse proxy we run sets it (see docs/deployment.md).
+    if envbool("BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# Login throttling: this many failures per username (or per client) within the window lock it.
+COPPS_LOGIN_MAX_FAILURES = envint("COPPS_LOGIN_MAX_FAILURES", 5)
+COPPS_LOGIN_WINDOW_SECONDS = envint("COPPS_LOGIN_WINDOW_SECONDS", 15 * 60)
+# Two-factor: required for editors and administrators in production unless switched off here.
+COPPS_REQUIRE_2FA = envbool("COPPS_REQUIRE_2FA", PRODUCTION)
+
+# The force's own contact details are not personal data: guideline checks let them pass.
+COPPS_OWN_PHONE_NUMBERS = envlist("COPPS_OWN_PHONE_NUMBERS", "101,112,+3225551010")
+COPPS_OWN_EMAIL_DOMAINS = envlist("COPPS_OWN_EMAIL_DOMAINS", "police.example")
+
+# The worker: how often it looks for scheduled work, and when /healthz calls it gone.
+COPPS_WORKER_TICK_SECONDS = envint("COPPS_WORKER_TICK_SECONDS", 1)
+COPPS_WORKER_STALE_SECONDS = envint("COPPS_WORKER_STALE_SECONDS", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = envstr("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "noreply@police.example")

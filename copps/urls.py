@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+from django.views.i18n import set_language
+from django.views.static import serve
+
+from copps.api.urls import urlpatterns as api_urls
+from copps.public import feeds, views as public_views
+
+urlpatterns = [
+    path("healthz", public_views.healthz, name="healthz"),
+    path("feeds/news.xml", feeds.NewsRss(), name="feed-rss"),
+    path("feeds/news.atom", feeds.NewsAtom(), name="feed-atom"),
+    path("m/<int:pk>", public_views.short_link, name="short"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("accounts/", include("copps.accounts.urls")),
+    path("console/", include("copps.console.urls")),
+    *api_urls,
+    path("", public_views.root, name="root"),
+]
+urlpatterns += i18n_patterns(path("", include("copps.public.urls")), prefix_default_language=True)
+
+# Uploaded images. Behind a reverse proxy in production the proxy serves /media/ itself
+# (docs/deployment.md); serving here keeps the embedded default self-contained.
+urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
