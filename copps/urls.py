@@ -14,6 +14,7 @@ urlpatterns = [
     path("m/<int:pk>", public_views.short_link, name="short"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("copps.accounts.urls")),
+    path("console/pages/", include("copps.public.console_urls")),
     path("console/", include("copps.console.urls")),
     *api_urls,
     path("", public_views.root, name="root"),

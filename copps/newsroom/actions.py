@@ -385,6 +385,33 @@ def retract_message(message: Message, *, by, reason: str) -> None:
     )
 
 
+def update_word_list(*, by, language: str, category: str, terms: str):
+    """Replace the terms of one word list (coaches and administrators keep these lists)."""
+    from .models import WordList
+
+    if not access.has_capability(by, access.roles.GUIDELINES_MANAGE):
+        raise PermissionDenied("guidelines.manage")
+    if language not in CONTENT_LANGUAGES or category not in WordList.Category.values:
+        raise ValidationError({"language": [_("Unknown language or category.")]})
+    cleaned = "\n".join(sorted({t.strip() for t in terms.splitlines() if t.strip()}, key=str.lower))
+    with transaction.atomic():
+        wl, _created = WordList.objects.get_or_create(
+            language=language, category=category, defaults={"terms": ""}
+        )
+        before = set(wl.term_list())
+        wl.terms = cleaned
+        wl.updated_at = timezone.now()
+        wl.save()
+        after = set(wl.term_list())
+        audit.record(
+            actor=by,
+            action="guidelines.update_word_list",
+            obj=wl,
+            data={"added": sorted(after - before), "removed": sorted(before - after)},
+        )
+    return wl
+
+
 # The worker's actions --------------------------------------------------------------------------
 
 def publish_due(now=None) -> int:

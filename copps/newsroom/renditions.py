@@ -118,20 +118,28 @@ def _fit(full: str, link: str, spec: ChannelSpec) -> tuple[str, bool]:
     return cut.rstrip(" ,;:.-\n") + tail, True
 
 
-def render(message, channel: str, language: str | None = None) -> Rendition:
-    """The text ``message`` would carry on ``channel`` in ``language``."""
+def render_text(
+    channel: str,
+    *,
+    language: str,
+    title: str,
+    summary: str,
+    full_text: str,
+    link: str,
+    signature: str = "",
+) -> Rendition:
+    """The pure rendition rule: works for saved messages and for text still in the editor.
+
+    ``summary`` is what short channels carry (teaser, else the plain body); ``full_text`` is the
+    plain body for unlimited channels; ``link`` is the permalink appended when text is cut.
+    """
     spec = CHANNELS[channel]
-    version = message.version_for(language) if language else message.primary_version()
-    if version is None:
-        raise ValueError("message has no language version")
-    link = message.short_link() if channel == "sms" else message.permalink(version.language)
     if spec.limit is None:
-        text = f"{version.title}\n\n{version.body_text}"
-        return Rendition(channel, version.language, text, len(text), None, spec.unit, False, link)
-    summary = version.teaser.strip() or version.body_text
-    full = f"{version.title}\n\n{summary}".strip()
-    if getattr(message, "is_personal", False) and message.signature:
-        full += f"\n— {message.signature}"
+        text = f"{title}\n\n{full_text}"
+        return Rendition(channel, language, text, len(text), None, spec.unit, False, link)
+    full = f"{title}\n\n{summary}".strip()
+    if signature:
+        full += f"\n— {signature}"
     text, truncated = _fit(full, link, spec)
     encoding, segments = "", 0
     limit = spec.limit
@@ -139,16 +147,26 @@ def render(message, channel: str, language: str | None = None) -> Rendition:
         encoding, _units, segments = sms_info(text)
         limit = sms_limit(text)
     return Rendition(
+        channel, language, text, measure(text, spec), limit, spec.unit, truncated, link,
+        encoding, segments,
+    )
+
+
+def render(message, channel: str, language: str | None = None) -> Rendition:
+    """The text ``message`` would carry on ``channel`` in ``language``."""
+    version = message.version_for(language) if language else message.primary_version()
+    if version is None:
+        raise ValueError("message has no language version")
+    link = message.short_link() if channel == "sms" else message.permalink(version.language)
+    body_text = version.body_text
+    return render_text(
         channel,
-        version.language,
-        text,
-        measure(text, spec),
-        limit,
-        spec.unit,
-        truncated,
-        link,
-        encoding,
-        segments,
+        language=version.language,
+        title=version.title,
+        summary=version.teaser.strip() or body_text,
+        full_text=body_text,
+        link=link,
+        signature=message.signature if message.is_personal else "",
     )
 
 

@@ -1,0 +1,78 @@
+"""Shared personas: one user per role, as in the demo (demo-<role>), plus helpers."""
+
+import pytest
+
+from copps.accounts.models import Area, User
+from copps.accounts.roles import Role
+from copps.newsroom import actions
+from copps.newsroom.actions import VersionInput
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def area(db):
+    return Area.objects.create(name="Noord", slug="noord")
+
+
+@pytest.fixture
+def other_area(db):
+    return Area.objects.create(name="Zuid", slug="zuid")
+
+
+@pytest.fixture
+def make_user(db, area):
+    def make(role: str, username: str | None = None, **extra) -> User:
+        username = username or f"{role}-{User.objects.count() + 1}"
+        user = User(username=username, role=role, **extra)
+        if role == Role.OFFICER and "area" not in extra:
+            user.area = area
+        user.set_password(PASSWORD)
+        user.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def communicator(make_user):
+    return make_user(Role.COMMUNICATOR, "alice")
+
+
+@pytest.fixture
+def editor(make_user):
+    return make_user(Role.EDITOR, "bob")
+
+
+@pytest.fixture
+def second_editor(make_user):
+    return make_user(Role.EDITOR, "carol")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(Role.ADMIN, "dirk")
+
+
+@pytest.fixture
+def users_by_role(make_user):
+    return {role: make_user(role, f"user-{role}") for role in Role.values}
+
+
+@pytest.fixture
+def make_message(db):
+    def make(author, title="Fietsdiefstallen aan het station", body="Wees alert en sluit je fiets altijd op slot.", language="nl", **kwargs):
+        message, _created = actions.create_message(
+            by=author, versions=[VersionInput(language, title, body)], **kwargs
+        )
+        return message
+
+    return make
+
+
+@pytest.fixture
+def published_message(make_message, communicator, editor):
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    return message
