@@ -71,7 +71,7 @@ DEBUG = envbool("DEBUG", False)
 
 # The public base URL: permalinks in renditions and feeds are built from it.
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:" + envstr("PORT", "8000")).rstrip("/")
-FORCE_NAME = envstr("COPPS_FORCE_NAME", "Police")
+FORCE_NAME = envstr("COPPS_FORCE_NAME", "Politiezone Scheldeland")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "copps.public",
     "copps.worker",
     "copps.console",
+    "copps.demo",
 ]
 
 MIDDLEWARE = [

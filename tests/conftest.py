@@ -76,3 +76,29 @@ def published_message(make_message, communicator, editor):
     actions.submit_message(message, by=communicator)
     actions.approve_message(message, by=editor)
     return message
+
+
+# --- Real components: PostgreSQL and Chromium --------------------------------------------------
+# On a developer machine without them the tests that need them skip with a clear message; under
+# CI=true a missing one is a failure, so CI always runs them.
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("COPPS_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+
+
+def require_component(available: bool, what: str) -> None:
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true but is not available", pytrace=False)
+    pytest.skip(f"{what} not available on this machine: skipped (CI runs it)")
+
+
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        print("copps tests: running on PostgreSQL")  # noqa: T201

@@ -1,2 +1,9 @@
+from django.urls import include, path
+
+from . import views
+
 app_name = "console"
-urlpatterns = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("copps.newsroom.urls")),
+]

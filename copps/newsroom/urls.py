@@ -1,0 +1,23 @@
+"""Console urls for messages; included by copps/console/urls.py, so names are ``console:*``."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("messages/", views.message_list, name="message-list"),
+    path("messages/new", views.message_new, name="message-new"),
+    path("messages/check", views.message_check, name="message-check"),
+    path("messages/<int:pk>/", views.message_detail, name="message-detail"),
+    path("messages/<int:pk>/edit", views.message_edit, name="message-edit"),
+    path("messages/<int:pk>/check", views.message_check, name="message-check-existing"),
+    path("messages/<int:pk>/images", views.image_add, name="message-image-add"),
+    path(
+        "messages/<int:pk>/images/<int:image_pk>/remove",
+        views.image_remove,
+        name="message-image-remove",
+    ),
+    path("messages/<int:pk>/<slug:action>", views.message_action, name="message-action"),
+    path("review/", views.review_queue, name="review"),
+    path("guidelines/", views.word_lists, name="guidelines"),
+]

@@ -1,0 +1,581 @@
+"""Staff console views for messages: list, editor, live checks, detail + workflow, review queue,
+word lists.
+
+Plain functions + decorators. Access goes through ``copps.newsroom.access`` (per message) and
+``copps.accounts.roles`` (capabilities); writes go through ``copps.newsroom.actions``. Answers:
+404 when the message is not visible, 403 when visible but not allowed, 405 wrong method, 409 when
+someone else acted first, 422 when blocking guideline findings stop a submission, 400 with field
+errors on bad input. Every page works without JavaScript; htmx only refreshes the live check.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from copps.accounts import roles
+from copps.accounts.roles import has_capability
+from copps.audit import log as audit_log
+
+from . import access, actions, guidelines, renditions
+from .actions import Conflict, GuidelineBlocked, InvalidTransition, SelfApproval
+from .forms import (
+    ACTION_FORMS,
+    ImageForm,
+    MessageEditor,
+    WordListsForm,
+    action_form,
+    apply_errors,
+)
+from .models import Kind, Message, MessageImage, WordList
+from .workflow import State
+
+# Pages -----------------------------------------------------------------------------------------
+
+
+def error_page(request, status: int, heading: str, explanation: str, **extra):
+    """The console's 403/409 page: says plainly what happened and what to do next."""
+    context = {"heading": heading, "explanation": explanation, **extra}
+    return render(request, "console/error.html", context, status=status)
+
+
+def forbidden(request, explanation: str = ""):
+    return error_page(
+        request,
+        403,
+        _("Not allowed"),
+        explanation or _("Your role does not allow this. Ask an editor or an administrator."),
+    )
+
+
+def console_view(view):
+    """Signed in (else to the login page) and allowed into the console (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not has_capability(request.user, roles.VIEW_CONSOLE):
+            return forbidden(request, _("Your account has no access to the staff console."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def requires(capability: str, explanation: str = ""):
+    """403 unless the user's role has ``capability``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not has_capability(request.user, capability):
+                return forbidden(request, explanation)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _conflict(request, message, explanation: str = ""):
+    return error_page(
+        request,
+        409,
+        _("Someone else acted first"),
+        explanation
+        or _(
+            "This message was changed by someone else while you were looking at it. "
+            "Open it again to see its current state, then decide."
+        ),
+        back_url=reverse("console:message-detail", args=[message.pk]),
+    )
+
+
+def _blocked(request, message, findings):
+    """422: blocking findings stop the submission; overriders get the reason field here."""
+    form = action_form("submit", message)
+    return render(
+        request,
+        "newsroom/blocked.html",
+        {
+            "message": message,
+            "findings": findings,
+            "form": form,
+            "may_override": has_capability(request.user, roles.MESSAGE_OVERRIDE),
+            "may_edit": access.can_edit(request.user, message),
+        },
+        status=422,
+    )
+
+
+# List ------------------------------------------------------------------------------------------
+
+
+@console_view
+@require_safe
+@requires(roles.MESSAGE_VIEW)
+def message_list(request):
+    qs = Message.objects.select_related("author").prefetch_related("versions")
+    state = request.GET.get("state", "")
+    if state not in State.values:
+        state = ""
+    kind = request.GET.get("kind", "")
+    if kind not in Kind.values:
+        kind = ""
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    page = Paginator(qs.order_by("-updated_at", "-pk"), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "newsroom/message_list.html",
+        {
+            "page": page,
+            "state": state,
+            "kind": kind,
+            "states": State.choices,
+            "kinds": Kind.choices,
+        },
+    )
+
+
+# Editor ----------------------------------------------------------------------------------------
+
+
+def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None, content=None):
+    message = editor.message
+    live = None
+    if content is not None:
+        live = _live_context(content, message)
+    elif message is not None and not editor.is_bound:
+        live = _live_context(guidelines.Content.from_message(message), message, saved=True)
+    return render(
+        request,
+        "newsroom/message_form.html",
+        {
+            "editor": editor,
+            "form": editor.form,
+            "message": message,
+            "image_form": image_form or ImageForm(),
+            "images": list(message.images.all()) if message is not None else [],
+            "live": live,
+            "officer_area": request.user.area if "area" not in editor.form.fields else None,
+            "check_url": reverse("console:message-check-existing", args=[message.pk])
+            if message is not None
+            else reverse("console:message-check"),
+        },
+        status=status,
+    )
+
+
+@console_view
+@require_http_methods(["GET", "HEAD", "POST"])
+@requires(roles.MESSAGE_CREATE, _("Your role cannot write messages."))
+def message_new(request):
+    if request.method != "POST":
+        return _editor_page(request, MessageEditor(request.user))
+    editor = MessageEditor(request.user, request.POST)
+    if "_check" in request.POST:
+        # Without JavaScript: "Check" re-renders the editor with findings, saving nothing.
+        editor.is_valid()
+        return _editor_page(request, editor, content=editor.content())
+    if not editor.is_valid():
+        return _editor_page(request, editor, status=400, content=editor.content())
+    try:
+        message, created = actions.create_message(
+            by=request.user,
+            versions=editor.version_inputs(),
+            client_key=editor.form.cleaned_data["client_key"] or None,
+            **editor.fields(),
+        )
+    except PermissionDenied:
+        return forbidden(
+            request,
+            _("You may only write messages for your own area.")
+            if request.user.role == roles.Role.OFFICER
+            else "",
+        )
+    except ValidationError as error:
+        editor.apply_errors(error)
+        return _editor_page(request, editor, status=400, content=editor.content())
+    if created:
+        flash.success(request, _("Draft saved."))
+    return redirect("console:message-detail", message.pk)
+
+
+def _editable(request, message):
+    """None when ``request.user`` may edit ``message`` now; else the 403/409 page to answer."""
+    if not access.may_write(request.user, message):
+        return forbidden(request, _("You may not edit this message."))
+    if not access.can_edit(request.user, message):
+        return _conflict(
+            request,
+            message,
+            _("Only drafts can be edited, and this message is now “%(state)s”.")
+            % {"state": message.get_state_display()},
+        )
+    return None
+
+
+@console_view
+@require_http_methods(["GET", "HEAD", "POST"])
+def message_edit(request, pk):
+    message = access.get_message_for(request.user, pk)
+    refusal = _editable(request, message)
+    if refusal is not None:
+        return refusal
+    if request.method != "POST":
+        return _editor_page(request, MessageEditor(request.user, message=message))
+    editor = MessageEditor(request.user, request.POST, message=message)
+    if "_check" in request.POST:
+        editor.is_valid()
+        return _editor_page(request, editor, content=editor.content())
+    if not editor.is_valid():
+        return _editor_page(request, editor, status=400, content=editor.content())
+    seen = editor.form.cleaned_data.get("version")
+    if seen:
+        message.version = seen
+    try:
+        actions.update_message(
+            message,
+            by=request.user,
+            versions=editor.version_inputs(),
+            replace_versions=True,
+            **editor.fields(),
+        )
+    except Conflict:
+        return _conflict(request, message)
+    except PermissionDenied:
+        return forbidden(request, _("You may only write messages for your own area."))
+    except ValidationError as error:
+        editor.apply_errors(error)
+        return _editor_page(request, editor, status=400, content=editor.content())
+    flash.success(request, _("Changes saved."))
+    return redirect("console:message-detail", message.pk)
+
+
+# Live check (htmx) -----------------------------------------------------------------------------
+
+
+def _placeholder_link(content: guidelines.Content, language: str, channel: str) -> str:
+    """For unsaved text: a link as long as the real one will be, roughly."""
+    if channel == "sms":
+        return settings.SITE_URL + "/m/00000"
+    title = next((v.title for v in content.versions if v.language == language), "")
+    return f"{settings.SITE_URL}/{language}/news/00000-{slugify(title)[:60] or 'message'}/"
+
+
+def preview_renditions(content: guidelines.Content, message=None) -> list[renditions.Rendition]:
+    """Each selected channel's rendition of each typed language version (not saved)."""
+    from .markup import markdown_to_text
+
+    channels = [c for c in renditions.CHANNELS if c in content.channels] or ["web"]
+    result = []
+    for version in content.versions:
+        if not version.title.strip() and not version.body.strip():
+            continue
+        body_text = markdown_to_text(version.body)
+        for channel in channels:
+            if message is not None:
+                link = message.short_link() if channel == "sms" else message.permalink(version.language)
+            else:
+                link = _placeholder_link(content, version.language, channel)
+            result.append(
+                renditions.render_text(
+                    channel,
+                    language=version.language,
+                    title=version.title.strip(),
+                    summary=version.teaser.strip() or body_text,
+                    full_text=body_text,
+                    link=link,
+                    signature=content.signature.strip() if content.is_personal else "",
+                )
+            )
+    return result
+
+
+def _live_context(content: guidelines.Content, message=None, *, saved=False) -> dict:
+    findings = guidelines.check(content)
+    return {
+        "findings": findings,
+        "renditions": preview_renditions(content, message),
+        "blocking": guidelines.has_blocking(findings),
+        "saved": saved,
+        "empty": not content.versions,
+    }
+
+
+@console_view
+@require_POST
+def message_check(request, pk=None):
+    """The live check partial: findings and rendition previews of the text as typed (unsaved)."""
+    message = None
+    if pk is not None:
+        message = access.get_message_for(request.user, pk)
+        if not access.may_write(request.user, message):
+            return forbidden(request, _("You may not edit this message."))
+    elif not has_capability(request.user, roles.MESSAGE_CREATE):
+        return forbidden(request, _("Your role cannot write messages."))
+    editor = MessageEditor(request.user, request.POST, message=message)
+    editor.is_valid()
+    return render(
+        request, "newsroom/_live_check.html", {"live": _live_context(editor.content(), message)}
+    )
+
+
+# Images ----------------------------------------------------------------------------------------
+
+
+@console_view
+@require_POST
+def image_add(request, pk):
+    message = access.get_message_for(request.user, pk)
+    refusal = _editable(request, message)
+    if refusal is not None:
+        return refusal
+    form = ImageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.add_image(
+                message,
+                by=request.user,
+                upload=form.cleaned_data["image"],
+                alt_text=form.cleaned_data["alt_text"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            flash.success(request, _("Image added."))
+            return redirect(reverse("console:message-edit", args=[message.pk]) + "#images")
+    return _editor_page(
+        request, MessageEditor(request.user, message=message), status=400, image_form=form
+    )
+
+
+@console_view
+@require_POST
+def image_remove(request, pk, image_pk):
+    message = access.get_message_for(request.user, pk)
+    refusal = _editable(request, message)
+    if refusal is not None:
+        return refusal
+    image = MessageImage.objects.filter(pk=image_pk, message=message).first()
+    if image is None:
+        raise Http404
+    actions.remove_image(image, by=request.user)
+    flash.success(request, _("Image removed."))
+    return redirect(reverse("console:message-edit", args=[message.pk]) + "#images")
+
+
+# Detail + workflow -----------------------------------------------------------------------------
+
+
+def _detail_context(request, message, bound: dict | None = None) -> dict:
+    user = request.user
+    allowed = access.allowed_actions(user, message)
+    bound = bound or {}
+    forms_by_action = {a: bound.get(a) or action_form(a, message) for a in allowed}
+    findings = actions.findings_for(message)
+    records = list(audit_log.for_object(message).order_by("seq"))
+    state_names = dict(State.choices)
+    for rec in records:
+        rec.from_label = state_names.get(rec.from_state, rec.from_state)
+        rec.to_label = state_names.get(rec.to_state, rec.to_state)
+    versions = message.versions_list()
+    return {
+        "message": message,
+        "versions": versions,
+        "images": list(message.images.all()),
+        "findings": findings,
+        "blocking": guidelines.has_blocking(findings),
+        "renditions": renditions.render_all(message) if versions else [],
+        "actions": allowed,
+        "forms": forms_by_action,
+        "can_edit": access.can_edit(user, message),
+        "may_override": has_capability(user, roles.MESSAGE_OVERRIDE),
+        "is_contributor": access.is_contributor(user, message),
+        "may_review": has_capability(user, roles.MESSAGE_REVIEW),
+        "audit": records,
+    }
+
+
+@console_view
+@require_safe
+def message_detail(request, pk):
+    message = access.get_message_for(
+        request.user, pk, Message.objects.select_related("author", "area", "approved_by")
+    )
+    return render(request, "newsroom/message_detail.html", _detail_context(request, message))
+
+
+REFUSALS = {
+    "approve": _("You cannot approve your own message: another editor must."),
+    "reject": _("You cannot reject your own message: another editor must."),
+}
+DONE = {
+    "submit": _("Submitted for review."),
+    "withdraw": _("Withdrawn: the message is a draft again."),
+    "approve": _("Approved."),
+    "reject": _("Rejected: the author sees your reason on the draft."),
+    "schedule": _("Scheduled."),
+    "unschedule": _("No longer scheduled."),
+    "publish": _("Published."),
+    "correct": _("Correction published."),
+    "retract": _("Retracted."),
+}
+
+
+def _run(action: str, message, user, data: dict):
+    """Call the named action for ``action`` with the cleaned form ``data``."""
+    if action == "submit":
+        return actions.submit_message(message, by=user, override_reason=data["override_reason"])
+    if action == "withdraw":
+        return actions.withdraw_message(message, by=user)
+    if action == "approve":
+        return actions.approve_message(message, by=user, publish_at=data.get("publish_at"))
+    if action == "reject":
+        return actions.reject_message(message, by=user, reason=data["reason"])
+    if action == "schedule":
+        return actions.schedule_message(message, by=user, publish_at=data["publish_at"])
+    if action == "unschedule":
+        return actions.unschedule_message(message, by=user)
+    if action == "publish":
+        return actions.publish_message(message, by=user)
+    if action == "retract":
+        return actions.retract_message(message, by=user, reason=data["reason"])
+    raise ValueError(action)
+
+
+@console_view
+@require_POST
+def message_action(request, pk, action):
+    """One workflow button: validate its small form, run the action, map errors to answers."""
+    message = access.get_message_for(
+        request.user, pk, Message.objects.select_related("author", "area", "approved_by")
+    )
+    if action not in ACTION_FORMS:
+        raise Http404
+    user = request.user
+    if not access.can(user, message, action):
+        if action in REFUSALS and access.is_contributor(user, message) and has_capability(
+            user, roles.MESSAGE_REVIEW
+        ):
+            return forbidden(request, str(REFUSALS[action]))
+        return forbidden(request)
+    form = action_form(action, message, request.POST)
+    if not form.is_valid():
+        return _detail_error(request, message, action, form)
+    seen = form.cleaned_data.get("version")
+    if seen:
+        message.version = seen
+    try:
+        if action == "correct":
+            actions.correct_message(
+                message, by=user, note=form.cleaned_data["note"], versions=form.version_inputs()
+            )
+        else:
+            _run(action, message, user, form.cleaned_data)
+    except SelfApproval:
+        return forbidden(request, str(REFUSALS.get(action, REFUSALS["approve"])))
+    except GuidelineBlocked as blocked:
+        return _blocked(request, message, blocked.findings)
+    except PermissionDenied as denied:
+        if str(denied) == "message.override":
+            return forbidden(request, _("Only editors may override blocking findings."))
+        return forbidden(request)
+    except (Conflict, InvalidTransition):
+        return _conflict(request, message)
+    except ValidationError as error:
+        apply_errors(form, error)
+        return _detail_error(request, message, action, form)
+    flash.success(request, DONE[action])
+    return redirect("console:message-detail", message.pk)
+
+
+def _detail_error(request, message, action, form):
+    fresh = Message.objects.select_related("author", "area", "approved_by").get(pk=message.pk)
+    context = _detail_context(request, fresh, bound={action: form})
+    context["failed_action"] = action
+    return render(request, "newsroom/message_detail.html", context, status=400)
+
+
+# Review queue ----------------------------------------------------------------------------------
+
+
+@console_view
+@require_safe
+@requires(roles.MESSAGE_REVIEW, _("Only editors review messages."))
+def review_queue(request):
+    """Submitted messages this user may review: never their own (four eyes)."""
+    submitted = (
+        Message.objects.filter(state=State.SUBMITTED)
+        .select_related("author")
+        .prefetch_related("versions", "images")
+        .order_by("updated_at", "pk")
+    )
+    items = []
+    for message in submitted:
+        if not access.can(request.user, message, "approve"):
+            continue
+        findings = actions.findings_for(message)
+        items.append(
+            {
+                "message": message,
+                "blocking": sum(f.severity == guidelines.BLOCKING for f in findings),
+                "warnings": sum(f.severity == guidelines.WARNING for f in findings),
+                "infos": sum(f.severity == guidelines.INFO for f in findings),
+            }
+        )
+    return render(request, "newsroom/review_queue.html", {"items": items})
+
+
+def review_queue_size(user) -> int:
+    if not has_capability(user, roles.MESSAGE_REVIEW):
+        return 0
+    return sum(
+        1
+        for m in Message.objects.filter(state=State.SUBMITTED).only("pk", "author", "contributor_ids")
+        if access.can(user, m, "approve")
+    )
+
+
+# Word lists ------------------------------------------------------------------------------------
+
+
+@console_view
+@require_http_methods(["GET", "HEAD", "POST"])
+@requires(roles.GUIDELINES_MANAGE, _("Only communication coaches and administrators keep the word lists."))
+def word_lists(request):
+    lists = {(wl.language, wl.category): wl for wl in WordList.objects.all()}
+    form = WordListsForm(request.POST or None, lists=lists)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = 0
+                for language, category, terms in form.changed_lists():
+                    actions.update_word_list(
+                        by=request.user, language=language, category=category, terms=terms
+                    )
+                    saved += 1
+            except ValidationError as error:
+                apply_errors(form, error)
+                status = 400
+            else:
+                flash.success(
+                    request,
+                    _("Word lists saved.") if saved else _("Nothing changed."),
+                )
+                return redirect("console:guidelines")
+        else:
+            status = 400
+    return render(request, "newsroom/word_lists.html", {"form": form}, status=status)

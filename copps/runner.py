@@ -1,0 +1,85 @@
+"""`make demo`: run the web server and the worker side by side until Ctrl-C.
+
+Starts gunicorn on $HOST:$PORT and `copps worker`, waits until /healthz answers 200 (database up
+and a worker heartbeat seen), prints the demo sign-ins, and stops both when either stops.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+DEMO_PASSWORD = os.environ.get("COPPS_DEMO_PASSWORD", "copps-demo")
+
+
+def wait_healthy(url: str, processes, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def main() -> int:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    env = {**os.environ, "PORT": port}
+    env.setdefault("SITE_URL", f"http://{host}:{port}")
+    bin_dir = os.path.dirname(sys.executable)
+    web = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "copps.wsgi",
+            "--bind", f"{host}:{port}", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+            "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+        ],
+        env=env,
+    )
+    worker = subprocess.Popen([os.path.join(bin_dir, "copps"), "worker"], env=env)
+    processes = [web, worker]
+
+    def stop(*_args):
+        for p in processes:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"copps: starting on http://{host}:{port} …", flush=True)
+    if wait_healthy(f"http://{host}:{port}/healthz", processes):
+        roles = ["communicator", "editor", "officer", "coach", "investigator", "analyst",
+                 "commander", "admin"]
+        print("\n" + "=" * 64)
+        print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
+        print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+        for role in roles:
+            print(f"  demo-{role}")
+        print("Stop with Ctrl-C.")
+        print("=" * 64 + "\n", flush=True)
+    else:
+        print("copps: the web server or the worker did not become healthy", file=sys.stderr)
+        stop()
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for p in processes:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

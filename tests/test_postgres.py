@@ -1,0 +1,87 @@
+"""Behaviour that only a real multi-connection database can show: run on PostgreSQL.
+
+The SQLite pass skips these (in-memory SQLite has one connection); CI's PostgreSQL pass runs them.
+"""
+
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from copps.newsroom import actions
+from copps.newsroom.models import Message
+from copps.newsroom.workflow import Conflict, State
+
+pytestmark = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
+)
+
+
+def run_concurrently(*functions):
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def runner(index, fn):
+        try:
+            barrier.wait()
+            results[index] = fn()
+        except Exception as exc:  # collected and asserted by the caller
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_editors_approving_at_once_one_wins_the_other_gets_a_conflict(
+    make_message, communicator, editor, second_editor
+):
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+
+    def approve(user):
+        return lambda: actions.approve_message(Message.objects.get(pk=message.pk), by=user)
+
+    results = run_concurrently(approve(editor), approve(second_editor))
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    winners = [r for r in results if isinstance(r, Message)]
+    assert len(winners) == 1 and len(conflicts) == 1, results
+    message.refresh_from_db()
+    assert message.state == State.PUBLISHED
+    assert message.revisions.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_audit_writers_never_fork_the_chain(make_message, communicator):
+    from copps.audit.log import verify
+
+    def create(i):
+        return lambda: make_message(communicator, title=f"Bericht {i}")
+
+    results = run_concurrently(*(create(i) for i in range(6)))
+    assert all(isinstance(r, Message) for r in results), results
+    assert verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_publishing_due_messages_publish_each_once(make_message, communicator, editor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    message = make_message(communicator, publish_at=timezone.now() + timedelta(hours=1))
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    Message.objects.filter(pk=message.pk).update(publish_at=timezone.now() - timedelta(seconds=1))
+    later = timezone.now()
+    results = run_concurrently(lambda: actions.publish_due(later), lambda: actions.publish_due(later))
+    assert sorted(results) == [0, 1], results
+    assert Message.objects.get(pk=message.pk).revisions.count() == 1
