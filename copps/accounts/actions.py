@@ -109,8 +109,14 @@ def record_login(user: User, keys: LoginKeys, *, with_2fa: bool) -> None:
     """
     with transaction.atomic():
         LoginFailure.objects.filter(key=keys.user).delete()
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         audit.record(actor=user, action="accounts.login", obj=user, data={"2fa": with_2fa})
+
+
+def record_2fa_verified(user: User, keys: LoginKeys) -> None:
+    """A signed-in session confirmed a code (completing its sign-in): as ``record_login``."""
+    with transaction.atomic():
+        LoginFailure.objects.filter(key=keys.user).delete()
+        audit.record(actor=user, action="accounts.2fa_verify", obj=user)
 
 
 # Two-factor (TOTP) -----------------------------------------------------------------------------

@@ -1,7 +1,13 @@
-from django.conf import settings
-from django.shortcuts import redirect
+from urllib.parse import urlencode
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/")
+from django.conf import settings
+from django.shortcuts import redirect, resolve_url
+
+# Pages that need a verified second factor (when required for the user's role). The sign-in,
+# log-out and two-factor pages themselves stay reachable, or nobody could ever verify.
+GUARDED_PREFIXES = ("/console/", "/accounts/tokens/", "/accounts/users/")
+# The API is not listed: it ignores the session cookie and authenticates by token only
+# (copps.api.auth), and tokens can only be minted behind this guard.
 
 
 class TwoFactorMiddleware:
@@ -9,7 +15,9 @@ class TwoFactorMiddleware:
 
     With COPPS_REQUIRE_2FA on (production), a signed-in editor or administrator without a
     confirmed TOTP device is sent to the set-up page; one with a device who has not yet entered a
-    code this session is sent to the verification page.
+    code this session is sent to the verification page (both come back to the page asked for).
+    The token and user pages are guarded too: a password-only session must not be able to mint
+    an API token that then bypasses the second factor.
     """
 
     def __init__(self, get_response):
@@ -22,9 +30,11 @@ class TwoFactorMiddleware:
             and user is not None
             and user.is_authenticated
             and user.needs_2fa
-            and request.path.startswith("/console/")
-            and not request.path.startswith(EXEMPT_PREFIXES)
+            and request.path.startswith(GUARDED_PREFIXES)
             and not request.session.get("2fa_verified")
         ):
-            return redirect("accounts:2fa-setup" if not user.has_2fa else "accounts:2fa-verify")
+            target = resolve_url("accounts:2fa-verify" if user.has_2fa else "accounts:2fa-setup")
+            if request.method == "GET":
+                target += "?" + urlencode({"next": request.get_full_path()})
+            return redirect(target)
         return self.get_response(request)

@@ -51,6 +51,9 @@ class TOTPDevice(models.Model):
     last_step = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"TOTP device of {self.user_id} ({'confirmed' if self.confirmed else 'pending'})"
+
 
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
@@ -68,6 +71,9 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (…{self.hint})"
 
     @staticmethod
     def hash(raw: str) -> str:
@@ -104,3 +110,6 @@ class LoginFailure(models.Model):
 
     key = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"login failure {self.key[:8]}… at {self.at.isoformat()}"

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_safe
 
 from copps.accounts import roles
 from copps.accounts.roles import has_capability
+from copps.newsroom import access
 from copps.newsroom.models import Message
 from copps.newsroom.views import console_view, review_queue_size
 from copps.newsroom.workflow import PUBLIC_STATES, State
@@ -21,14 +22,15 @@ def home(request):
     user = request.user
     context: dict = {"may_view": has_capability(user, roles.MESSAGE_VIEW)}
     if context["may_view"]:
-        counts = dict(Message.objects.values_list("state").annotate(n=Count("id")))
+        visible = access.visible_messages(user)
+        counts = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
         context["states"] = [
             {"value": value, "label": label, "count": counts.get(value, 0)}
             for value, label in State.choices
         ]
         context["total"] = sum(counts.values())
         context["recent"] = list(
-            Message.objects.filter(state__in=PUBLIC_STATES)
+            visible.filter(state__in=PUBLIC_STATES)
             .prefetch_related("versions")
             .order_by("-published_at", "-pk")[:5]
         )

@@ -26,6 +26,14 @@ def can_view(user, message) -> bool:
     return has_capability(user, roles.MESSAGE_VIEW)
 
 
+def visible_messages(user, queryset=None):
+    """The messages ``user`` may see, as a queryset (lists); must agree with ``can_view``."""
+    from .models import Message
+
+    qs = queryset if queryset is not None else Message.objects.all()
+    return qs if has_capability(user, roles.MESSAGE_VIEW) else qs.none()
+
+
 def is_contributor(user, message) -> bool:
     return user.pk == message.author_id or user.pk in (message.contributor_ids or [])
 

@@ -6,7 +6,6 @@ call these; nothing else writes messages.
 """
 
 import hashlib
-import io
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from copps.audit import log as audit
 
 from . import access, guidelines
 from .models import CONTENT_LANGUAGES, Kind, Message, MessageImage, MessageVersion, Revision
-from .workflow import PUBLIC_STATES, Conflict, InvalidTransition, State, apply
+from .workflow import PUBLIC_STATES, TRANSITIONS, Conflict, InvalidTransition, State, apply
 
 __all__ = ["Conflict", "InvalidTransition", "GuidelineBlocked", "SelfApproval"]
 
@@ -208,13 +207,17 @@ def add_image(message: Message, *, by, upload, alt_text: str) -> MessageImage:
 
     if not access.can_edit(by, message):
         raise PermissionDenied("message.edit")
-    if not alt_text.strip():
+    alt_text = (alt_text or "").strip()
+    if not alt_text:
         raise ValidationError({"alt_text": [_("Describe the image for people who cannot see it.")]})
+    if len(alt_text) > 300:
+        raise ValidationError({"alt_text": [_("Keep the description under 300 characters.")]})
     data, ext = clean_image(upload)
     with transaction.atomic():
-        image = MessageImage(message=message, alt_text=alt_text.strip()[:300])
+        image = MessageImage(message=message, alt_text=alt_text)
         image.sha256 = hashlib.sha256(data).hexdigest()
-        image.file.save(f"upload.{ext}", ContentFile(data), save=False)
+        # Named: Django 6.1 reads the dimensions from the assigned content, which needs a name.
+        image.file.save(f"upload.{ext}", ContentFile(data, name=f"upload.{ext}"), save=False)
         image.save()
         audit.record(actor=by, action="message.add_image", obj=message, data={"image": image.pk})
     return image
@@ -234,14 +237,29 @@ def findings_for(message: Message):
     return guidelines.check(guidelines.Content.from_message(message))
 
 
-def submit_message(message: Message, *, by, override_reason: str = "") -> list:
-    """Send a draft for review. Blocking findings stop it unless an editor overrides them."""
-    if not access.can(by, message, "submit"):
-        raise PermissionDenied("message.submit")
-    if message.state == State.SUBMITTED:
-        return findings_for(message)  # a double submit changes nothing
-    if message.state != State.DRAFT:
-        raise InvalidTransition("submit", message.state)
+def _lock(message: Message) -> dict:
+    """Lock the message's row for this transaction and return what it holds now.
+
+    Used to tell a repeated click (the row already shows the result: idempotent) from a real
+    conflict (someone else changed it: ``workflow.apply`` raises Conflict).
+    """
+    current = (
+        Message.objects.select_for_update()
+        .filter(pk=message.pk)
+        .values("state", "version", "approved_by_id")
+        .first()
+    )
+    if current is None:
+        raise Conflict(f"message {message.pk} no longer exists")
+    return current
+
+
+def _check_guidelines(message: Message, *, by, override_reason: str, action: str) -> list:
+    """Findings for ``message``; blocking ones stop ``action`` unless an editor overrides them.
+
+    Raises GuidelineBlocked (no reason given) or PermissionDenied (a reason, but the user may
+    not override). An override is audited with its reason, in the caller's transaction.
+    """
     findings = findings_for(message)
     blocking = [f for f in findings if f.severity == guidelines.BLOCKING]
     if blocking:
@@ -249,17 +267,38 @@ def submit_message(message: Message, *, by, override_reason: str = "") -> list:
             raise GuidelineBlocked(findings)
         if not access.has_capability(by, access.roles.MESSAGE_OVERRIDE):
             raise PermissionDenied("message.override")
+        audit.record(
+            actor=by,
+            action="message.override_guidelines",
+            obj=message,
+            reason=override_reason.strip(),
+            data={"overridden": sorted({f.code for f in blocking}), "during": action},
+        )
+    return findings
+
+
+def submit_message(message: Message, *, by, override_reason: str = "") -> list:
+    """Send a draft for review and return the guideline findings.
+
+    Blocking findings raise GuidelineBlocked unless an editor overrides them with a reason
+    (audited as ``message.override_guidelines``). Submitting a message that is already submitted
+    changes nothing, also when two submits race (a double click).
+    """
+    if not access.can(by, message, "submit"):
+        raise PermissionDenied("message.submit")
     with transaction.atomic():
-        data = {"findings": [f.code for f in findings]}
+        if _lock(message)["state"] == State.SUBMITTED:
+            message.refresh_from_db()
+            return findings_for(message)  # a double submit changes nothing
+        if message.state != State.DRAFT:
+            raise InvalidTransition("submit", message.state)
+        findings = _check_guidelines(
+            message, by=by, override_reason=override_reason, action="submit"
+        )
+        blocking = sorted({f.code for f in findings if f.severity == guidelines.BLOCKING})
+        data = {"findings": sorted({f.code for f in findings})}
         if blocking:
-            data["overridden"] = [f.code for f in blocking]
-            audit.record(
-                actor=by,
-                action="message.override_guidelines",
-                obj=message,
-                reason=override_reason,
-                data={"overridden": [f.code for f in blocking]},
-            )
+            data["overridden"] = blocking
         apply(
             message,
             "submit",
@@ -291,15 +330,22 @@ def _refusal(by, message) -> PermissionDenied:
 
 
 def approve_message(message: Message, *, by, publish_at=None) -> Message:
-    """Approve; publish at once, or schedule when a publication time lies in the future."""
+    """Approve; publish at once, or schedule when a publication time lies in the future.
+
+    Four eyes: the author and every contributor are refused (SelfApproval). Of two editors
+    approving at once, one wins and the other gets Conflict; the same editor approving twice
+    changes nothing.
+    """
     if not access.can(by, message, "approve"):
         raise _refusal(by, message)
-    if message.state in (State.APPROVED, State.SCHEDULED, *PUBLIC_STATES) and (
-        message.approved_by_id == by.pk
-    ):
-        return message  # the same editor clicking twice: nothing more happens
     when = publish_at or message.publish_at
     with transaction.atomic():
+        current = _lock(message)
+        if current["approved_by_id"] == by.pk and current["state"] in (
+            State.APPROVED, State.SCHEDULED, *PUBLIC_STATES,
+        ):
+            message.refresh_from_db()
+            return message  # the same editor clicking twice: nothing more happens
         apply(message, "approve", by=by, approved_by=by)
         if when and when > timezone.now():
             apply(message, "schedule", by=by, publish_at=when, data={"publish_at": when.isoformat()})
@@ -352,15 +398,25 @@ def _publish(message: Message, *, by) -> None:
     )
 
 
-def correct_message(message: Message, *, by, note: str, versions: list[VersionInput]) -> None:
-    """Change a published message; the page says what was corrected and when."""
+def correct_message(
+    message: Message, *, by, note: str, versions: list[VersionInput], override_reason: str = ""
+) -> None:
+    """Change a published message; the page says what was corrected and when.
+
+    The corrected text goes out without a second review, so it passes the guideline checks
+    first: blocking findings raise GuidelineBlocked unless an editor overrides them with a reason.
+    Each correction leaves a Revision with the note.
+    """
     access.require(by, message, "correct")
+    if message.state not in TRANSITIONS["correct"][0]:
+        raise InvalidTransition("correct", message.state)
     if not note.strip():
         raise ValidationError({"note": [_("Say what was corrected; readers will see it.")]})
     _validate_versions(versions)
     with transaction.atomic():
         now = timezone.now()
         _write_versions(message, versions, replace=False)
+        _check_guidelines(message, by=by, override_reason=override_reason, action="correct")
         apply(
             message, "correct", by=by, reason=note, corrected_at=now, correction_note=note.strip(),
             data={"languages": [v.language for v in versions]},

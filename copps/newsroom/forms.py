@@ -32,13 +32,21 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
+class ConsoleForm(forms.Form):
+    """Labels without a trailing colon (the console's style)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def datetime_field(label, *, required=False, help_text=""):
     return forms.DateTimeField(
         label=label, required=required, widget=DateTimeLocalInput(), help_text=help_text
     )
 
 
-class VersionForm(forms.Form):
+class VersionForm(ConsoleForm):
     """One language version. All blank means "no version in this language"."""
 
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
@@ -93,12 +101,18 @@ class VersionForm(forms.Form):
 
         return guidelines.VersionText(self.language, value("title"), value("teaser"), value("body"))
 
+    def shows_open(self) -> bool:
+        """Whether the editor shows this language unfolded: it has text or errors."""
+        if self.is_bound:
+            return self.has_text() or bool(self.errors)
+        return any((self.initial or {}).get(name) for name in ("title", "teaser", "body"))
+
     def has_text(self) -> bool:
         text = self.as_text()
         return bool(text.title.strip() or text.teaser.strip() or text.body.strip())
 
 
-class MessageForm(forms.Form):
+class MessageForm(ConsoleForm):
     """Everything about a message except its text."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.NEWS)
@@ -275,7 +289,7 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(key if key in form.fields else None, m)
 
 
-class ImageForm(forms.Form):
+class ImageForm(ConsoleForm):
     image = forms.FileField(
         label=_("Image"),
         help_text=_("JPEG, PNG, WebP or GIF. Location and camera data are removed."),
@@ -292,7 +306,7 @@ class ImageForm(forms.Form):
 # Workflow forms: one per button on the message page ------------------------------------------
 
 
-class ActionForm(forms.Form):
+class ActionForm(ConsoleForm):
     """The version the user saw: acting on a message someone changed since answers 409."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -409,7 +423,7 @@ def action_form(action: str, message: Message, data=None) -> ActionForm:
     return cls(data, **kwargs)
 
 
-class WordListsForm(forms.Form):
+class WordListsForm(ConsoleForm):
     """One textarea per language x category (one term per line)."""
 
     def __init__(self, *args, lists: dict[tuple[str, str], WordList], **kwargs):

@@ -1,4 +1,9 @@
-"""Markdown in, safe HTML out: the one place message text becomes HTML."""
+"""Markdown in, safe HTML out: the one place message text becomes HTML.
+
+Raw HTML in the Markdown is allowed through ``nh3`` only as far as the tags below: scripts,
+styles, frames, images and event handler attributes are removed, links keep only http(s),
+mailto and tel addresses and always get ``rel="noopener noreferrer nofollow"``.
+"""
 
 import html
 import re
@@ -26,11 +31,26 @@ def render_markdown(text: str) -> str:
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t]+")
+_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def _link_as_text(match: re.Match) -> str:
+    url = html.unescape(match.group(1)).removeprefix("mailto:").removeprefix("tel:")
+    label = match.group(2)
+    plain = html.unescape(_TAG.sub("", label)).strip()
+    if not plain or plain == url:
+        return html.escape(url)
+    return f"{label} ({html.escape(url)})"
 
 
 def markdown_to_text(text: str) -> str:
-    """Plain text for short channels: rendered, then stripped of every tag."""
+    """Plain text for short channels: rendered, then stripped of every tag.
+
+    A link keeps its address in brackets after its words, so it still works where only text
+    goes (SMS, X, ...). The result is text, not HTML: escape it where it is shown.
+    """
     safe = render_markdown(text)
+    safe = _LINK.sub(_link_as_text, safe)
     safe = re.sub(r"</(p|li|h2|h3|h4|blockquote|tr)>", "\n", safe)
     plain = html.unescape(_TAG.sub("", safe))
     lines = [_SPACE.sub(" ", line).strip() for line in plain.splitlines()]

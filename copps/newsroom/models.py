@@ -78,7 +78,8 @@ class Message(models.Model):
     # Optimistic concurrency: every state change bumps it (workflow.apply).
     version = models.PositiveIntegerField(default=1)
     # A client-chosen key that makes creating a message idempotent (double submits).
-    client_key = models.CharField(max_length=80, null=True, blank=True)
+    # NULL, not "": the unique constraint must not treat all messages without a key as equal.
+    client_key = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -179,6 +180,9 @@ class MessageImage(models.Model):
     class Meta:
         ordering = ["created_at"]
 
+    def __str__(self) -> str:
+        return self.alt_text
+
 
 class Revision(models.Model):
     """What was public at a point in time: written at publication and at every correction."""
@@ -196,6 +200,9 @@ class Revision(models.Model):
             models.UniqueConstraint(fields=["message", "number"], name="revision_number")
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.message_id} r{self.number}"
+
 
 class WordList(models.Model):
     """Editable terms that must not appear in what the force publishes (one per line)."""
@@ -206,7 +213,13 @@ class WordList(models.Model):
 
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
-    terms = models.TextField(_("terms"), help_text=_("One term per line."))
+    terms = models.TextField(
+        _("terms"),
+        help_text=_(
+            "One term per line. Matching ignores case and accents and finds whole words only; "
+            "end a term with * to match every word that starts with it."
+        ),
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -214,5 +227,9 @@ class WordList(models.Model):
             models.UniqueConstraint(fields=["language", "category"], name="one_list_per_language")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} [{self.language}]"
+
     def term_list(self) -> list[str]:
+        """The terms, lower-cased; matching rules are in ``guidelines/words.py``."""
         return [t.strip().lower() for t in self.terms.splitlines() if t.strip()]

@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from copps.accounts import roles
@@ -123,7 +124,9 @@ def _blocked(request, message, findings):
 @require_safe
 @requires(roles.MESSAGE_VIEW)
 def message_list(request):
-    qs = Message.objects.select_related("author").prefetch_related("versions")
+    qs = access.visible_messages(
+        request.user, Message.objects.select_related("author").prefetch_related("versions")
+    )
     state = request.GET.get("state", "")
     if state not in State.values:
         state = ""
@@ -179,7 +182,7 @@ def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None,
 
 @console_view
 @require_http_methods(["GET", "HEAD", "POST"])
-@requires(roles.MESSAGE_CREATE, _("Your role cannot write messages."))
+@requires(roles.MESSAGE_CREATE, _lazy("Your role cannot write messages."))
 def message_new(request):
     if request.method != "POST":
         return _editor_page(request, MessageEditor(request.user))
@@ -303,11 +306,26 @@ def preview_renditions(content: guidelines.Content, message=None) -> list[rendit
     return result
 
 
+def group_renditions(items: list[renditions.Rendition]) -> list[dict]:
+    """Renditions with the same text in the same language shown once, their channels named
+    together (the website, feeds and e-mail usually carry the same full text)."""
+    groups: dict[tuple[str, str], dict] = {}
+    for r in items:
+        key = (r.language, r.text)
+        if key in groups:
+            groups[key]["labels"].append(r.label)
+        else:
+            groups[key] = {"r": r, "labels": [r.label]}
+    return [{"r": g["r"], "label": ", ".join(str(label) for label in g["labels"])} for g in groups.values()]
+
+
 def _live_context(content: guidelines.Content, message=None, *, saved=False) -> dict:
     findings = guidelines.check(content)
+    previews = preview_renditions(content, message)
     return {
         "findings": findings,
-        "renditions": preview_renditions(content, message),
+        "renditions": previews,
+        "rendition_groups": group_renditions(previews),
         "blocking": guidelines.has_blocking(findings),
         "saved": saved,
         "empty": not content.versions,
@@ -379,32 +397,77 @@ def image_remove(request, pk, image_pk):
 # Detail + workflow -----------------------------------------------------------------------------
 
 
+ACTION_LABELS = {
+    "submit": _lazy("Submit for review"),
+    "withdraw": _lazy("Withdraw from review"),
+    "approve": _lazy("Approve"),
+    "reject": _lazy("Send back to the author"),
+    "schedule": _lazy("Schedule"),
+    "unschedule": _lazy("Cancel the schedule"),
+    "publish": _lazy("Publish now"),
+    "correct": _lazy("Publish a correction"),
+    "retract": _lazy("Retract"),
+}
+# The order of the buttons: the usual next step first, the undoing ones last.
+ACTION_ORDER = [
+    "submit", "approve", "publish", "schedule", "correct", "reject", "unschedule", "withdraw",
+    "retract",
+]
+AUDIT_LABELS = {
+    "message.create": _lazy("created the draft"),
+    "message.edit": _lazy("edited"),
+    "message.add_image": _lazy("added an image"),
+    "message.remove_image": _lazy("removed an image"),
+    "message.override_guidelines": _lazy("overrode blocking findings"),
+    "message.submit": _lazy("submitted for review"),
+    "message.withdraw": _lazy("withdrew from review"),
+    "message.approve": _lazy("approved"),
+    "message.reject": _lazy("sent back"),
+    "message.schedule": _lazy("scheduled"),
+    "message.unschedule": _lazy("cancelled the schedule"),
+    "message.publish": _lazy("published"),
+    "message.correct": _lazy("corrected"),
+    "message.retract": _lazy("retracted"),
+    "message.expire": _lazy("expired"),
+}
+
+
 def _detail_context(request, message, bound: dict | None = None) -> dict:
     user = request.user
     allowed = access.allowed_actions(user, message)
     bound = bound or {}
     forms_by_action = {a: bound.get(a) or action_form(a, message) for a in allowed}
+    action_items = [
+        {"name": a, "label": ACTION_LABELS[a], "form": forms_by_action[a], "open": a in bound}
+        for a in sorted(allowed, key=ACTION_ORDER.index)
+    ]
     findings = actions.findings_for(message)
     records = list(audit_log.for_object(message).order_by("seq"))
     state_names = dict(State.choices)
     for rec in records:
         rec.from_label = state_names.get(rec.from_state, rec.from_state)
         rec.to_label = state_names.get(rec.to_state, rec.to_state)
+        rec.label = AUDIT_LABELS.get(rec.action, rec.action)
     versions = message.versions_list()
+    rendered = renditions.render_all(message) if versions else []
     return {
         "message": message,
         "versions": versions,
         "images": list(message.images.all()),
         "findings": findings,
         "blocking": guidelines.has_blocking(findings),
-        "renditions": renditions.render_all(message) if versions else [],
+        "renditions": rendered,
+        "rendition_groups": group_renditions(rendered),
         "actions": allowed,
-        "forms": forms_by_action,
+        "action_items": action_items,
         "can_edit": access.can_edit(user, message),
         "may_override": has_capability(user, roles.MESSAGE_OVERRIDE),
         "is_contributor": access.is_contributor(user, message),
         "may_review": has_capability(user, roles.MESSAGE_REVIEW),
         "audit": records,
+        "channel_labels": [
+            str(spec.label) for key, spec in renditions.CHANNELS.items() if key in (message.channels or [])
+        ],
     }
 
 
@@ -418,19 +481,19 @@ def message_detail(request, pk):
 
 
 REFUSALS = {
-    "approve": _("You cannot approve your own message: another editor must."),
-    "reject": _("You cannot reject your own message: another editor must."),
+    "approve": _lazy("You cannot approve your own message: another editor must."),
+    "reject": _lazy("You cannot reject your own message: another editor must."),
 }
 DONE = {
-    "submit": _("Submitted for review."),
-    "withdraw": _("Withdrawn: the message is a draft again."),
-    "approve": _("Approved."),
-    "reject": _("Rejected: the author sees your reason on the draft."),
-    "schedule": _("Scheduled."),
-    "unschedule": _("No longer scheduled."),
-    "publish": _("Published."),
-    "correct": _("Correction published."),
-    "retract": _("Retracted."),
+    "submit": _lazy("Submitted for review."),
+    "withdraw": _lazy("Withdrawn: the message is a draft again."),
+    "approve": _lazy("Approved."),
+    "reject": _lazy("Rejected: the author sees your reason on the draft."),
+    "schedule": _lazy("Scheduled."),
+    "unschedule": _lazy("No longer scheduled."),
+    "publish": _lazy("Published."),
+    "correct": _lazy("Correction published."),
+    "retract": _lazy("Retracted."),
 }
 
 
@@ -513,7 +576,7 @@ def _detail_error(request, message, action, form):
 
 @console_view
 @require_safe
-@requires(roles.MESSAGE_REVIEW, _("Only editors review messages."))
+@requires(roles.MESSAGE_REVIEW, _lazy("Only editors review messages."))
 def review_queue(request):
     """Submitted messages this user may review: never their own (four eyes)."""
     submitted = (
@@ -553,7 +616,7 @@ def review_queue_size(user) -> int:
 
 @console_view
 @require_http_methods(["GET", "HEAD", "POST"])
-@requires(roles.GUIDELINES_MANAGE, _("Only communication coaches and administrators keep the word lists."))
+@requires(roles.GUIDELINES_MANAGE, _lazy("Only communication coaches and administrators keep the word lists."))
 def word_lists(request):
     lists = {(wl.language, wl.category): wl for wl in WordList.objects.all()}
     form = WordListsForm(request.POST or None, lists=lists)

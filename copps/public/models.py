@@ -21,7 +21,9 @@ class Page(models.Model):
     updated_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["slug", "language"], name="one_page_per_language")]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "language"], name="one_page_per_language")
+        ]
         ordering = ["slug", "language"]
 
     def __str__(self) -> str:

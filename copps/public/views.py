@@ -171,7 +171,7 @@ def message_detail(request, pk: int, slug: str = ""):
         return render(
             request,
             "public/message_detail.html",
-            {"message": message, "retracted": True},
+            {"message": message, "retracted": True, "section": "news"},
             status=410,
         )
     version = message.version_for(language)
@@ -207,6 +207,7 @@ def message_detail(request, pk: int, slug: str = ""):
             # The language switcher goes straight to the matching version where there is one.
             "language_urls": {v.language: message.permalink_path(v.language) for v in versions},
             "og_image": settings.SITE_URL + images[0].file.url if images else "",
+            "section": "news",
         },
     )
 

@@ -1,4 +1,8 @@
-"""The worker's periodic jobs: each reads durable rows and advances them (safe to repeat)."""
+"""The worker's periodic jobs: each reads durable rows and advances them (safe to repeat).
+
+``tick()`` runs every job once. A job that fails is logged and counted under ``errors``; the
+others still run, and the next tick tries it again (the rows it works on are still there).
+"""
 
 import logging
 from datetime import timedelta
@@ -9,13 +13,33 @@ from django.utils import timezone
 logger = logging.getLogger("copps.worker")
 
 
-def tick(now=None) -> dict[str, int]:
+def delete_old_login_failures(now) -> int:
+    """Retention: login failures are only needed for the throttling window."""
     from copps.accounts.models import LoginFailure
+
+    window = timedelta(seconds=settings.COPPS_LOGIN_WINDOW_SECONDS)
+    return LoginFailure.objects.filter(at__lt=now - window).delete()[0]
+
+
+def _jobs():
     from copps.newsroom.actions import expire_due, publish_due
 
+    return {
+        "published": publish_due,
+        "expired": expire_due,
+        "login_failures_deleted": delete_old_login_failures,
+    }
+
+
+def tick(now=None) -> dict[str, int]:
+    """Run every job once; returns how many rows each advanced, plus ``errors``."""
     now = now or timezone.now()
-    results = {"published": publish_due(now), "expired": expire_due(now)}
-    # Retention: login failures are only needed for the throttling window.
-    window = timedelta(seconds=settings.COPPS_LOGIN_WINDOW_SECONDS)
-    results["login_failures_deleted"] = LoginFailure.objects.filter(at__lt=now - window).delete()[0]
+    results = {"errors": 0}
+    for name, job in _jobs().items():
+        try:
+            results[name] = job(now)
+        except Exception:  # one broken job must not starve the others
+            logger.exception("worker job %s failed", name)
+            results[name] = 0
+            results["errors"] += 1
     return results

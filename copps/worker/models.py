@@ -9,3 +9,6 @@ class Heartbeat(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     ticks = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.worker_id

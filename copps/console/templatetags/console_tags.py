@@ -97,9 +97,9 @@ def state_badge(state: str):
 
     symbols = {
         State.DRAFT: "✎",
-        State.SUBMITTED: "⏳",
+        State.SUBMITTED: "◔",
         State.APPROVED: "✓",
-        State.SCHEDULED: "🕓",
+        State.SCHEDULED: "◷",
         State.PUBLISHED: "●",
         State.CORRECTED: "✱",
         State.RETRACTED: "⊘",

@@ -1,23 +1,48 @@
-"""Length per target channel: say which renditions will be cut and link to the full page."""
+"""Length per target channel: say which renditions will be cut and link to the full page.
 
+Nothing here blocks: a cut rendition still links to the full message. A warning says when the
+title nearly fills a post on its own, or when even the signature and the link do not fit.
+"""
+
+from django.conf import settings
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from copps.newsroom import renditions
+from copps.newsroom.markup import markdown_to_text
 
-from .base import INFO, WARNING, Content, Finding
+from .base import INFO, WARNING, Content, Finding, VersionText
+
+# Room the title should leave for at least a few words of text and the link.
+TITLE_MARGIN = 30
+
+
+def _link(content: Content, version: VersionText, channel: str) -> str:
+    message = content.message
+    if message is not None and message.pk:
+        return message.short_link() if channel == "sms" else message.permalink(version.language)
+    # Unsaved text: a link as long as the real one will be, roughly.
+    if channel == "sms":
+        return settings.SITE_URL + "/m/00000"
+    return f"{settings.SITE_URL}/{version.language}/news/00000-{slugify(version.title)[:60] or 'message'}/"
 
 
 def check(content: Content) -> list[Finding]:
-    message = content.message
     findings = []
     for version in content.versions:
+        if not version.title.strip() and not version.body.strip():
+            continue
+        body_text = markdown_to_text(version.body)
         for channel in content.channels:
             spec = renditions.CHANNELS.get(channel)
             if spec is None or spec.limit is None:
                 continue
             title_len = renditions.measure(version.title, spec)
-            limit = renditions.sms_limit(version.title) if spec.unit == "sms" else spec.limit
-            if title_len > limit - 30:
+            if spec.unit == "sms":
+                limit = renditions.sms_limit(version.title, renditions.sms_max_segments())
+            else:
+                limit = spec.limit
+            if title_len > limit - TITLE_MARGIN:
                 findings.append(
                     Finding(
                         "title_too_long",
@@ -28,17 +53,35 @@ def check(content: Content) -> list[Finding]:
                         "title",
                     )
                 )
-            if message is not None:
-                r = renditions.render(message, channel, version.language)
-                if r.truncated:
-                    findings.append(
-                        Finding(
-                            "shortened",
-                            INFO,
-                            _("%(channel)s: shortened to %(n)s of %(limit)s, with a link to the full page.")
-                            % {"channel": spec.label, "n": r.length, "limit": r.limit},
-                            version.language,
-                            "body",
-                        )
+            r = renditions.render_text(
+                channel,
+                language=version.language,
+                title=version.title,
+                summary=version.teaser.strip() or body_text,
+                full_text=body_text,
+                link=_link(content, version, channel),
+                signature=content.signature if content.is_personal else "",
+            )
+            if r.over_limit:
+                findings.append(
+                    Finding(
+                        "rendition_too_long",
+                        WARNING,
+                        _("%(channel)s: even the signature and the link do not fit (%(n)s of %(limit)s).")
+                        % {"channel": spec.label, "n": r.length, "limit": r.limit},
+                        version.language,
+                        "signature",
                     )
+                )
+            elif r.truncated:
+                findings.append(
+                    Finding(
+                        "shortened",
+                        INFO,
+                        _("%(channel)s: shortened to %(n)s of %(limit)s, with a link to the full page.")
+                        % {"channel": spec.label, "n": r.length, "limit": r.limit},
+                        version.language,
+                        "body",
+                    )
+                )
     return findings
