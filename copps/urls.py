@@ -9,6 +9,7 @@ from copps.public import feeds, views as public_views
 
 urlpatterns = [
     path("healthz", public_views.healthz, name="healthz"),
+    path("robots.txt", public_views.robots, name="robots"),
     path("feeds/news.xml", feeds.NewsRss(), name="feed-rss"),
     path("feeds/news.atom", feeds.NewsAtom(), name="feed-atom"),
     path("m/<int:pk>", public_views.short_link, name="short"),

@@ -442,6 +442,11 @@ def test_the_check_button_shows_findings_without_javascript(login, communicator,
     assert Message.objects.count() == 0
 
 
+def test_the_edit_page_checks_against_the_saved_draft(login, communicator, draft):
+    body = login(communicator).get(reverse("console:message-edit", args=[draft.pk])).content.decode()
+    assert f'hx-post="{reverse("console:message-check-existing", args=[draft.pk])}"' in body
+
+
 def test_the_live_check_for_a_saved_draft_needs_write_access(login, make_user, draft):
     other = make_user(Role.COMMUNICATOR, "otto")
     url = reverse("console:message-check-existing", args=[draft.pk])
@@ -638,6 +643,17 @@ def test_an_editor_may_override_blocking_findings_with_a_reason(client, editor, 
     message.refresh_from_db()
     assert message.state == State.SUBMITTED
     assert message.override_reason == "Het is het nummer van de wijkpost."
+
+
+def test_the_detail_page_offers_the_override_field_to_editors_only(client, editor, communicator, make_message):
+    mine = make_message(communicator, body=PHONE_BODY)
+    client.force_login(communicator)
+    body = client.get(reverse("console:message-detail", args=[mine.pk])).content.decode()
+    assert "Blocking findings stop this submission" in body
+    assert "submit-override_reason" not in body
+    client.force_login(editor)
+    body = client.get(reverse("console:message-detail", args=[mine.pk])).content.decode()
+    assert 'name="submit-override_reason"' in body
 
 
 def test_a_communicator_cannot_override_blocking_findings(client, communicator, make_message):

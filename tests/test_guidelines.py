@@ -5,8 +5,16 @@ import importlib
 import pytest
 
 from copps.newsroom import guidelines
-from copps.newsroom.guidelines import BLOCKING, INFO, WARNING, Content, VersionText
-from copps.newsroom.guidelines import personal_data, presentation, words
+from copps.newsroom.guidelines import (
+    BLOCKING,
+    INFO,
+    WARNING,
+    Content,
+    VersionText,
+    personal_data,
+    presentation,
+    words,
+)
 from copps.newsroom.models import WordList
 
 # Ordinary police text: dates, times, postcodes, house numbers, amounts, case numbers, roads.

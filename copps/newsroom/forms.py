@@ -437,7 +437,7 @@ class WordListsForm(ConsoleForm):
                     label=f"{category_label} · {LANGUAGE_NAMES.get(lang, lang)}",
                     required=False,
                     max_length=20_000,
-                    widget=forms.Textarea(attrs={"rows": 6, "lang": lang, "spellcheck": "false"}),
+                    widget=forms.Textarea(attrs={"rows": 10, "lang": lang, "spellcheck": "false"}),
                     help_text=_("One term per line."),
                 )
                 self.initial[name] = existing.terms if existing else ""
