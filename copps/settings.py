@@ -135,7 +135,6 @@ if DATABASE_URL:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// (or sqlite://) URL.")
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -184,6 +183,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -244,7 +245,10 @@ LOGGING = {
     },
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = envstr("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("EMAIL_PORT", 25)
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": envstr("EMAIL_HOST", "127.0.0.1"), "port": envint("EMAIL_PORT", 25)},
+    }
+}
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "noreply@police.example")

@@ -399,6 +399,23 @@ def test_the_worker_tick_expires_a_message_past_its_end(make_message, communicat
     )
 
 
+def test_a_scheduled_message_whose_end_passed_expires_without_being_published(
+    make_message, communicator, editor
+):
+    now = timezone.now()
+    message = make_message(
+        communicator, publish_at=now + timedelta(hours=1), expires_at=now + timedelta(hours=2)
+    )
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    result = jobs.tick(now=now + timedelta(hours=3))
+    assert (result["published"], result["expired"]) == (0, 1)
+    message.refresh_from_db()
+    assert message.state == State.EXPIRED and message.published_at is None
+    assert message.revisions.count() == 0
+    assert transitions(message)[-1][2:4] == (State.SCHEDULED, State.EXPIRED)
+
+
 def test_a_correction_needs_a_note(published_message, editor):
     with pytest.raises(ValidationError):
         actions.correct_message(

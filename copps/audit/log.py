@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import GENESIS, AuditHead, AuditRecord
@@ -96,13 +96,18 @@ def verify() -> VerifyResult:
     """Walk the chain from the start; name the first record that does not fit.
 
     Finds a changed record (its hash no longer matches its content), a replaced one (the next
-    record no longer links to it), a deleted one (a gap in ``seq``) and a cut-off tail (the head
-    row remembers the last seq and hash).
+    record no longer links to it), a deleted one (a gap in ``seq``), a cut-off tail (the head
+    row remembers the last seq and hash) and a record slipped in past the head. Safe to run
+    while others append: it checks the chain up to the head as read at the start.
     """
+    head = AuditHead.objects.filter(id=1).first()
+    records = AuditRecord.objects.order_by("seq")
+    if head is not None:
+        records = records.filter(seq__lte=head.seq)
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
-    for rec in AuditRecord.objects.order_by("seq").iterator(chunk_size=2000):
+    for rec in records.iterator(chunk_size=2000):
         if rec.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"record {expected_seq} is missing")
         if rec.prev_hash != expected_prev:
@@ -116,7 +121,6 @@ def verify() -> VerifyResult:
         expected_prev = rec.hash
         expected_seq += 1
         checked += 1
-    head = AuditHead.objects.filter(id=1).first()
     if head is None:
         if checked:
             return VerifyResult(False, checked, checked, "the chain's head row is missing")
@@ -126,13 +130,17 @@ def verify() -> VerifyResult:
             False, checked, checked + 1,
             f"record {checked + 1} and later are missing (the log ended at record {head.seq})",
         )
-    if head.seq < checked:
-        return VerifyResult(
-            False, checked, head.seq + 1,
-            f"record {head.seq + 1} was added outside the log (the head ends at {head.seq})",
-        )
     if head.hash != expected_prev:
         return VerifyResult(False, checked, checked, f"record {checked} differs from the head")
+    # Records past the head: a writer commits a record and the head together, so reading the
+    # highest seq first and the head after it never mistakes a concurrent append for tampering.
+    last = AuditRecord.objects.aggregate(last=models.Max("seq"))["last"] or 0
+    head_now = AuditHead.objects.filter(id=1).first()
+    if head_now is None or last > head_now.seq:
+        return VerifyResult(
+            False, checked, (head_now.seq if head_now else head.seq) + 1,
+            f"record {(head_now.seq if head_now else head.seq) + 1} was added outside the log",
+        )
     return VerifyResult(True, checked)
 
 

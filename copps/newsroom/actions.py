@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -341,7 +342,7 @@ def approve_message(message: Message, *, by, publish_at=None) -> Message:
     when = publish_at or message.publish_at
     with transaction.atomic():
         current = _lock(message)
-        if current["state"] in (
+        if current["approved_by_id"] == by.pk and current["state"] in (
             State.APPROVED, State.SCHEDULED, *PUBLIC_STATES,
         ):
             message.refresh_from_db()
@@ -471,10 +472,17 @@ def update_word_list(*, by, language: str, category: str, terms: str):
 # The worker's actions --------------------------------------------------------------------------
 
 def publish_due(now=None) -> int:
-    """Publish every scheduled message whose time has come. Safe to run in several workers."""
+    """Publish every scheduled message whose time has come. Safe to run in several workers.
+
+    A message whose end (``expires_at``) has already passed is not published: ``expire_due``
+    expires it unpublished. Of two workers, the one with a stale copy gets Conflict and skips.
+    """
     now = now or timezone.now()
     done = 0
-    for message in Message.objects.filter(state=State.SCHEDULED, publish_at__lte=now):
+    due = Message.objects.filter(state=State.SCHEDULED, publish_at__lte=now).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    for message in due:
         try:
             with transaction.atomic():
                 _publish(message, by="worker")
@@ -485,9 +493,11 @@ def publish_due(now=None) -> int:
 
 
 def expire_due(now=None) -> int:
+    """Expire every public or still scheduled message whose end has passed (idempotent)."""
     now = now or timezone.now()
     done = 0
-    for message in Message.objects.filter(state__in=PUBLIC_STATES, expires_at__lte=now):
+    sources = TRANSITIONS["expire"][0]
+    for message in Message.objects.filter(state__in=sources, expires_at__lte=now):
         try:
             apply(message, "expire", by="worker")
             done += 1

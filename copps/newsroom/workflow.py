@@ -35,7 +35,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "publish": (frozenset({State.APPROVED, State.SCHEDULED}), State.PUBLISHED),
     "correct": (frozenset({State.PUBLISHED, State.CORRECTED}), State.CORRECTED),
     "retract": (frozenset({State.PUBLISHED, State.CORRECTED}), State.RETRACTED),
-    "expire": (frozenset({State.PUBLISHED, State.CORRECTED}), State.EXPIRED),
+    # A scheduled message whose end passes before it went out expires without being published.
+    "expire": (frozenset({State.SCHEDULED, State.PUBLISHED, State.CORRECTED}), State.EXPIRED),
 }
 
 # States whose message is visible on the public site.
