@@ -39,7 +39,9 @@ def pct(values, q):
 
 
 def http(method, url, token=None, body=None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None)
+    req = urllib.request.Request(
+        url, method=method, data=json.dumps(body).encode() if body else None
+    )
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     if body is not None:
@@ -71,7 +73,9 @@ print(json.dumps({{'token': token, 'messages': out}}))
 """
     copps = str(Path(sys.executable).parent / "copps")
     subprocess.run([copps, "migrate", "-v0"], env=env, check=True)
-    result = subprocess.run([copps, "shell", "-c", code], env=env, check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [copps, "shell", "-c", code], env=env, check=True, capture_output=True, text=True
+    )
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return data["token"], data["messages"]
 
@@ -79,7 +83,12 @@ print(json.dumps({{'token': token, 'messages': out}}))
 def run(db: str, n: int) -> dict:
     tmp = tempfile.mkdtemp(prefix=f"copps-bench-{db}-")
     port = free_port()
-    env = {**os.environ, "COPPS_VAR_DIR": tmp, "SITE_URL": f"http://127.0.0.1:{port}", "PORT": str(port)}
+    env = {
+        **os.environ,
+        "COPPS_VAR_DIR": tmp,
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "PORT": str(port),
+    }
     env.pop("DATABASE_URL", None)
     if db == "postgres":
         env["DATABASE_URL"] = PG_URL
@@ -91,9 +100,21 @@ def run(db: str, n: int) -> dict:
     token, messages = prepare(env, n)
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "copps.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "copps.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -108,7 +129,7 @@ def run(db: str, n: int) -> dict:
         assert status == 200, (status, body)
         permalink = json.loads(body)["permalink"]
         baseline = []
-        for i in range(n):
+        for _ in range(n):
             t0 = time.perf_counter()
             s1, page = http("GET", permalink)
             s2, feed = http("GET", base + "/feeds/news.xml")
@@ -146,21 +167,27 @@ def run(db: str, n: int) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = [run(db, args.n) for db in dbs]
     print()
-    print(f"{'database':<10} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-          f"{'base p50':>9} {'base p95':>9} {'ratio p95':>9}  target p95<=1000 ms")
+    print(
+        f"{'database':<10} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'base p50':>9} {'base p95':>9} {'ratio p95':>9}  target p95<=1000 ms"
+    )
     for r in results:
         ratio = r["p95"] / r["baseline_p95"] if r["baseline_p95"] else float("nan")
         verdict = "OK" if r["p95"] <= 1.0 else "MISSED"
-        print(f"{r['db']:<10} {r['n']:>5} {r['p50']*1000:>8.1f} {r['p95']*1000:>8.1f} "
-              f"{r['max']*1000:>8.1f} {r['baseline_p50']*1000:>9.1f} {r['baseline_p95']*1000:>9.1f} "
-              f"{ratio:>9.2f}  {verdict}")
+        print(
+            f"{r['db']:<10} {r['n']:>5} {r['p50'] * 1000:>8.1f} {r['p95'] * 1000:>8.1f} "
+            f"{r['max'] * 1000:>8.1f} {r['baseline_p50'] * 1000:>9.1f} {r['baseline_p95'] * 1000:>9.1f} "
+            f"{ratio:>9.2f}  {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,20 @@ def main() -> int:
     bin_dir = os.path.dirname(sys.executable)
     web = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "copps.wsgi",
-            "--bind", f"{host}:{port}", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
-            "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "copps.wsgi",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            os.environ.get("WEB_CONCURRENCY", "2"),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
         ],
         env=env,
     )
@@ -55,8 +66,16 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     print(f"copps: starting on http://{host}:{port} …", flush=True)
     if wait_healthy(f"http://{host}:{port}/healthz", processes):
-        roles = ["communicator", "editor", "officer", "coach", "investigator", "analyst",
-                 "commander", "admin"]
+        roles = [
+            "communicator",
+            "editor",
+            "officer",
+            "coach",
+            "investigator",
+            "analyst",
+            "commander",
+            "admin",
+        ]
         print("\n" + "=" * 64)
         print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")

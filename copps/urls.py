@@ -5,7 +5,8 @@ from django.views.i18n import set_language
 from django.views.static import serve
 
 from copps.api.urls import urlpatterns as api_urls
-from copps.public import feeds, views as public_views
+from copps.public import feeds
+from copps.public import views as public_views
 
 urlpatterns = [
     path("healthz", public_views.healthz, name="healthz"),

@@ -61,7 +61,13 @@ def users_by_role(make_user):
 
 @pytest.fixture
 def make_message(db):
-    def make(author, title="Fietsdiefstallen aan het station", body="Wees alert en sluit je fiets altijd op slot.", language="nl", **kwargs):
+    def make(
+        author,
+        title="Fietsdiefstallen aan het station",
+        body="Wees alert en sluit je fiets altijd op slot.",
+        language="nl",
+        **kwargs,
+    ):
         message, _created = actions.create_message(
             by=author, versions=[VersionInput(language, title, body)], **kwargs
         )

@@ -22,7 +22,7 @@ from copps.accounts import actions as account_actions
 from copps.accounts.roles import Role
 from copps.newsroom import access, actions
 from copps.newsroom.actions import VersionInput
-from copps.newsroom.models import Message
+from copps.newsroom.models import Correction, Message
 from copps.newsroom.workflow import State, apply
 from copps.public import actions as page_actions
 from copps.public.models import Page
@@ -51,13 +51,20 @@ EXPECTED = {
     "edit someone else's draft":  (N,   Y,   N,   N,    N,   N,   N,   Y),
     "submit own draft":           (Y,   Y,   Y,   N,    N,   N,   Y,   Y),
     "withdraw own submission":    (Y,   Y,   Y,   N,    N,   N,   Y,   Y),
+    "withdraw own approved msg":  (Y,   Y,   Y,   N,    N,   N,   Y,   Y),
     "approve someone else's":     (N,   Y,   N,   N,    N,   N,   N,   Y),
     "approve own message":        (N,   N,   N,   N,    N,   N,   N,   N),
     "reject":                     (N,   Y,   N,   N,    N,   N,   N,   Y),
     "schedule":                   (N,   Y,   N,   N,    N,   N,   N,   Y),
     "unschedule":                 (N,   Y,   N,   N,    N,   N,   N,   Y),
     "publish":                    (N,   Y,   N,   N,    N,   N,   N,   Y),
-    "correct":                    (N,   Y,   N,   N,    N,   N,   N,   Y),
+    # A correction of a published message is proposed by whoever may write it (or publish),
+    # and goes public only when a reviewer other than the proposer approves it.
+    "propose correction, own msg":(Y,   Y,   Y,   N,    N,   N,   Y,   Y),
+    "propose correction, other's":(N,   Y,   N,   N,    N,   N,   N,   Y),
+    "approve others' correction": (N,   Y,   N,   N,    N,   N,   N,   Y),
+    "approve own correction":     (N,   N,   N,   N,    N,   N,   N,   N),
+    "reject a correction":        (N,   Y,   N,   N,    N,   N,   N,   Y),
     "retract":                    (N,   Y,   N,   N,    N,   N,   N,   Y),
     "override blocking findings": (N,   Y,   N,   N,    N,   N,   N,   Y),
     "view audit":                 (N,   Y,   N,   Y,    N,   N,   N,   Y),
@@ -177,6 +184,14 @@ def withdraw_own(w):
     return helper
 
 
+def withdraw_own_approved(w):
+    message = w.message(w.user, State.APPROVED)
+    helper = access.can(w.user, message, "withdraw")
+    actions.withdraw_message(message, by=w.user)
+    assert message.state == State.DRAFT and message.approved_by is None
+    return helper
+
+
 def approve_others(w):
     message = w.message(w.alice, State.SUBMITTED)
     helper = access.can(w.user, message, "approve")
@@ -224,10 +239,61 @@ def publish(w):
     return helper
 
 
-def correct(w):
+def propose_correction_own(w):
+    message = w.message(w.user, State.PUBLISHED)
+    helper = access.can(w.user, message, "correct")
+    assert helper is access.can_propose_correction(w.user, message)
+    correction = actions.propose_correction(
+        message, by=w.user, note="Datum verbeterd.", versions=NL
+    )
+    message.refresh_from_db()
+    assert correction.state == "pending" and message.state == State.PUBLISHED
+    return helper
+
+
+def propose_correction_others(w):
     message = w.message(w.alice, State.PUBLISHED)
     helper = access.can(w.user, message, "correct")
-    actions.correct_message(message, by=w.user, note="Datum verbeterd.", versions=NL)
+    actions.propose_correction(message, by=w.user, note="Datum verbeterd.", versions=NL)
+    return helper
+
+
+def _pending_correction(w, proposer) -> Correction:
+    """A pending correction of alice's published message by ``proposer`` (setup only, so that
+    roles that can never propose one can still be tested as its proposer)."""
+    message = w.message(w.alice, State.PUBLISHED)
+    return Correction.objects.create(
+        message=message,
+        proposed_by=proposer,
+        note="Datum verbeterd.",
+        versions={"nl": {"title": "Fietsdiefstallen", "teaser": "", "body": "Nieuwe tekst."}},
+    )
+
+
+def approve_others_correction(w):
+    correction = _pending_correction(w, w.approver)
+    helper = access.can_decide_correction(w.user, correction)
+    actions.approve_correction(correction, by=w.user)
+    correction.message.refresh_from_db()
+    assert correction.message.state == State.CORRECTED
+    return helper
+
+
+def approve_own_correction(w):
+    correction = _pending_correction(w, w.user)
+    helper = access.can_decide_correction(w.user, correction)
+    try:
+        actions.approve_correction(correction, by=w.user)
+    finally:
+        correction.refresh_from_db()
+        assert correction.state == "pending"
+    return helper
+
+
+def reject_correction(w):
+    correction = _pending_correction(w, w.approver)
+    helper = access.can_decide_correction(w.user, correction)
+    actions.reject_correction(correction, by=w.user, reason="Klopt niet.")
     return helper
 
 
@@ -257,7 +323,11 @@ def manage_word_lists(w):
 
 def edit_pages(w):
     page_actions.update_page(
-        by=w.user, slug=Page.Slug.HOUSE_RULES, language="nl", title="Huisregels", body="Wees beleefd."
+        by=w.user,
+        slug=Page.Slug.HOUSE_RULES,
+        language="nl",
+        title="Huisregels",
+        body="Wees beleefd.",
     )
 
 
@@ -281,13 +351,18 @@ CELLS = {
     "edit someone else's draft": edit_others_draft,
     "submit own draft": submit_own,
     "withdraw own submission": withdraw_own,
+    "withdraw own approved msg": withdraw_own_approved,
     "approve someone else's": approve_others,
     "approve own message": approve_own,
     "reject": reject,
     "schedule": schedule,
     "unschedule": unschedule,
     "publish": publish,
-    "correct": correct,
+    "propose correction, own msg": propose_correction_own,
+    "propose correction, other's": propose_correction_others,
+    "approve others' correction": approve_others_correction,
+    "approve own correction": approve_own_correction,
+    "reject a correction": reject_correction,
     "retract": retract,
     "override blocking findings": override,
     "view audit": view_audit,
@@ -335,6 +410,17 @@ def test_reviewers_are_refused_their_own_message_as_self_approval(world, role):
     message = w.message(w.user, State.SUBMITTED)
     with pytest.raises(actions.SelfApproval):
         actions.approve_message(message, by=w.user)
+
+
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.ADMIN])
+def test_reviewers_are_refused_their_own_correction_as_self_approval(world, role):
+    w = world(role)
+    message = w.message(w.alice, State.PUBLISHED)
+    correction = actions.propose_correction(message, by=w.user, note="Datum.", versions=NL)
+    with pytest.raises(actions.SelfApproval, match="another editor must"):
+        actions.approve_correction(correction, by=w.user)
+    with pytest.raises(actions.SelfApproval):
+        actions.reject_correction(correction, by=w.user, reason="Toch niet.")
 
 
 def test_an_editor_who_edited_a_message_may_not_approve_it(world):

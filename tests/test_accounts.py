@@ -28,7 +28,9 @@ def make_device(user) -> TOTPDevice:
 
 
 def post_login(client, username, password=PASSWORD, addr="10.1.1.1", **extra):
-    return client.post(LOGIN, {"username": username, "password": password, **extra}, REMOTE_ADDR=addr)
+    return client.post(
+        LOGIN, {"username": username, "password": password, **extra}, REMOTE_ADDR=addr
+    )
 
 
 def signed_in_user_id(client):
@@ -36,6 +38,7 @@ def signed_in_user_id(client):
 
 
 # Password step ---------------------------------------------------------------------------------
+
 
 def test_the_login_page_has_labelled_fields_and_a_sign_in_button(client, db):
     response = client.get(LOGIN)
@@ -87,6 +90,7 @@ def test_it_answers_405_to_other_methods_on_the_login_page(client, db):
 
 # Redirects after sign-in -----------------------------------------------------------------------
 
+
 def test_it_follows_a_same_site_next(client, communicator):
     response = post_login(client, "alice", next="/console/messages/?state=draft")
     assert response["Location"] == "/console/messages/?state=draft"
@@ -115,6 +119,7 @@ def test_the_next_from_the_query_string_survives_the_login_form(client, communic
 
 
 # Log-out ---------------------------------------------------------------------------------------
+
 
 def test_logging_out_needs_post(client, communicator):
     client.force_login(communicator)
@@ -232,13 +237,16 @@ def test_the_limit_comes_from_the_settings(client, communicator):
 
 # Two-factor sign-in ----------------------------------------------------------------------------
 
+
 def test_a_user_with_a_device_must_enter_a_code_before_the_session_is_signed_in(client, editor):
     device = make_device(editor)
     response = post_login(client, "bob", next="/console/messages/")
     assert response.status_code == 302 and response["Location"] == CODE
     assert signed_in_user_id(client) is None  # not signed in yet
     page = client.get(CODE)
-    assert "bob" in page.content.decode() and 'autocomplete="one-time-code"' in page.content.decode()
+    assert (
+        "bob" in page.content.decode() and 'autocomplete="one-time-code"' in page.content.decode()
+    )
     response = client.post(CODE, {"code": totp.code_for(device.secret)}, REMOTE_ADDR="10.1.1.1")
     assert response.status_code == 302
     assert response["Location"] == "/console/messages/"
@@ -285,10 +293,24 @@ def test_a_code_is_never_accepted_twice(client, editor):
 def test_codes_one_step_off_are_accepted_but_not_two(editor):
     device = make_device(editor)
     now = time.time()
-    assert totp.matching_step(device.secret, totp.code_for(device.secret, now, -1), after_step=0, now=now)
-    assert totp.matching_step(device.secret, totp.code_for(device.secret, now, +1), after_step=0, now=now)
-    assert totp.matching_step(device.secret, totp.code_for(device.secret, now, +2), after_step=0, now=now) is None
-    assert totp.matching_step(device.secret, totp.code_for(device.secret, now, -2), after_step=0, now=now) is None
+    assert totp.matching_step(
+        device.secret, totp.code_for(device.secret, now, -1), after_step=0, now=now
+    )
+    assert totp.matching_step(
+        device.secret, totp.code_for(device.secret, now, +1), after_step=0, now=now
+    )
+    assert (
+        totp.matching_step(
+            device.secret, totp.code_for(device.secret, now, +2), after_step=0, now=now
+        )
+        is None
+    )
+    assert (
+        totp.matching_step(
+            device.secret, totp.code_for(device.secret, now, -2), after_step=0, now=now
+        )
+        is None
+    )
 
 
 def test_the_code_step_expires_after_five_minutes(client, editor):
@@ -315,6 +337,7 @@ def test_the_code_step_keeps_the_open_redirect_out(client, editor):
 
 
 # Setting two-factor up, verifying, switching it off --------------------------------------------
+
 
 def test_setting_up_shows_an_inline_qr_code_and_the_secret(client, communicator):
     client.force_login(communicator)
@@ -396,6 +419,7 @@ def test_two_requests_racing_with_one_code_let_only_one_through(editor):
 
 
 # Two-factor required for editors and administrators --------------------------------------------
+
 
 @override_settings(COPPS_REQUIRE_2FA=True)
 def test_an_editor_without_a_device_is_sent_to_set_up_when_required(client, editor):

@@ -28,6 +28,7 @@ def new_user_data(**overrides):
 
 # Access checklist ------------------------------------------------------------------------------
 
+
 def test_anonymous_visitors_are_sent_to_sign_in(client, communicator):
     for url in ("/accounts/users/", "/accounts/users/new/", f"/accounts/users/{communicator.pk}/"):
         response = client.get(url)
@@ -41,8 +42,13 @@ def test_every_other_role_gets_403(client, make_user, communicator, role):
     assert client.get("/accounts/users/new/").status_code == 403
     assert client.post("/accounts/users/new/", new_user_data()).status_code == 403
     assert client.get(f"/accounts/users/{communicator.pk}/").status_code == 403
-    assert client.post(f"/accounts/users/{communicator.pk}/", {"role": Role.ADMIN}).status_code == 403
-    assert client.post(f"/accounts/users/{communicator.pk}/active/", {"active": "0"}).status_code == 403
+    assert (
+        client.post(f"/accounts/users/{communicator.pk}/", {"role": Role.ADMIN}).status_code == 403
+    )
+    assert (
+        client.post(f"/accounts/users/{communicator.pk}/active/", {"active": "0"}).status_code
+        == 403
+    )
     assert client.post(f"/accounts/users/{communicator.pk}/reset-2fa/").status_code == 403
     communicator.refresh_from_db()
     assert communicator.role == Role.COMMUNICATOR and communicator.is_active
@@ -70,6 +76,7 @@ def test_the_write_endpoints_need_post(client, admin_user, communicator):
 
 
 # Creating --------------------------------------------------------------------------------------
+
 
 def test_an_administrator_creates_an_account_that_can_sign_in(client, admin_user, area):
     client.force_login(admin_user)
@@ -113,7 +120,8 @@ def test_an_officer_needs_an_area(client, admin_user):
 def test_nonsense_input_gets_errors_not_a_crash(client, admin_user):
     client.force_login(admin_user)
     response = client.post(
-        "/accounts/users/new/", new_user_data(username="bad name!", role="pope", area="x", email="no")
+        "/accounts/users/new/",
+        new_user_data(username="bad name!", role="pope", area="x", email="no"),
     )
     assert response.status_code == 400
     html = response.content.decode()
@@ -122,6 +130,7 @@ def test_nonsense_input_gets_errors_not_a_crash(client, admin_user):
 
 
 # Changing --------------------------------------------------------------------------------------
+
 
 def test_an_administrator_changes_role_and_area(client, admin_user, communicator, other_area):
     client.force_login(admin_user)

@@ -422,32 +422,43 @@ def test_an_editor_rejects_with_a_reason_and_the_author_can_withdraw(
     assert author.post(url(created["id"], "withdraw")).status_code == 409
 
 
-def test_a_published_message_is_corrected_then_retracted(api, create, communicator, editor, client):
+def test_a_published_message_is_corrected_then_retracted(
+    api, create, communicator, editor, second_editor, make_user, client
+):
     created = create(communicator)
     api(communicator).post(url(created["id"], "submit"))
     ed = api(editor)
     ed.post(url(created["id"], "approve"))
 
+    stranger = api(make_user(Role.COMMUNICATOR))
     assert (
-        api(communicator)
-        .post(url(created["id"], "correct"), {"note": "x", "language": "nl", "body": "y"})
-        .status_code
+        stranger.post(
+            url(created["id"], "correct"), {"note": "x", "language": "nl", "body": "y"}
+        ).status_code
         == 403
     )
     no_note = ed.post(
         url(created["id"], "correct"), {"note": "", "language": "nl", "body": "Nieuw"}
     )
     assert no_note.status_code == 422 and "note" in no_note.json()["errors"]
-    corrected = ed.post(
+    proposed = ed.post(
         url(created["id"], "correct"),
         {"note": "Datum verbeterd", "language": "nl", "body": "Op dinsdag, niet maandag."},
     )
-    assert corrected.status_code == 200, corrected.content
-    body = corrected.json()
+    assert proposed.status_code == 202, proposed.content
+    correction = proposed.json()
+    assert correction["state"] == "pending" and correction["proposed_by"]["id"] == editor.pk
+    assert correction["versions"]["nl"]["body"] == "Op dinsdag, niet maandag."
+    assert correction["versions"]["nl"]["title"] == created["versions"][0]["title"]  # kept
+    assert correction["allowed_actions"] == []  # the proposer may not decide
+    assert ed.get(url(created["id"])).json()["state"] == State.PUBLISHED
+
+    approved = api(second_editor).post(f"/api/v1/corrections/{correction['id']}/approve")
+    assert approved.status_code == 200, approved.content
+    body = approved.json()["message"]
     assert body["state"] == State.CORRECTED
     assert body["correction_note"] == "Datum verbeterd"
     assert body["versions"][0]["body"] == "Op dinsdag, niet maandag."
-    assert body["versions"][0]["title"] == created["versions"][0]["title"]  # kept
 
     retracted = ed.post(url(created["id"], "retract"), {"reason": "Fout bericht"})
     assert retracted.status_code == 200 and retracted.json()["state"] == State.RETRACTED

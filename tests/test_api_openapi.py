@@ -7,6 +7,8 @@ import itertools
 import pytest
 
 from copps.accounts.roles import Role
+from copps.newsroom import actions
+from copps.newsroom.actions import VersionInput
 from tests.test_api import ApiClient, api, create  # noqa: F401 (fixtures, used as arguments)
 
 EXPECTED = {
@@ -21,6 +23,10 @@ EXPECTED = {
     "/api/v1/messages/{message_id}/unschedule": {"post"},
     "/api/v1/messages/{message_id}/publish": {"post"},
     "/api/v1/messages/{message_id}/correct": {"post"},
+    "/api/v1/messages/{message_id}/corrections": {"get"},
+    "/api/v1/corrections/{correction_id}": {"get"},
+    "/api/v1/corrections/{correction_id}/approve": {"post"},
+    "/api/v1/corrections/{correction_id}/reject": {"post"},
     "/api/v1/messages/{message_id}/retract": {"post"},
     "/api/v1/messages/{message_id}/renditions": {"get"},
     "/api/v1/messages/{message_id}/findings": {"get"},
@@ -82,7 +88,7 @@ def test_every_operation_documents_its_success_and_error_responses(schema):
             assert "422" in codes, (path, method)
         if "requestBody" in op:
             assert {"400", "413"} <= codes, (path, method)
-        if "{message_id}" in path:
+        if "{message_id}" in path or "{correction_id}" in path:
             assert "404" in codes, (path, method)
         for code in codes - set(ok):
             ref = op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
@@ -91,6 +97,12 @@ def test_every_operation_documents_its_success_and_error_responses(schema):
     for path in ("submit", "approve", "withdraw", "publish"):
         codes = schema["paths"][f"/api/v1/messages/{{message_id}}/{path}"]["post"]["responses"]
         assert {"403", "409"} <= set(codes)
+    for path in ("approve", "reject"):
+        codes = schema["paths"][f"/api/v1/corrections/{{correction_id}}/{path}"]["post"][
+            "responses"
+        ]
+        assert {"403", "409"} <= set(codes)
+    assert "202" in schema["paths"]["/api/v1/messages/{message_id}/correct"]["post"]["responses"]
 
 
 def test_every_reference_resolves(schema):
@@ -155,19 +167,23 @@ def bodies_for(schema, op):
 
 
 def test_every_operation_survives_wrong_input_with_a_documented_answer(
-    api, create, communicator, make_user, schema
+    api, create, communicator, make_user, published_message, editor, schema
 ):
     import json
 
     draft = create(communicator)
+    correction = actions.propose_correction(
+        published_message, by=editor, note="Datum.", versions=[VersionInput("nl", "T", "Nieuw.")]
+    )
     clients = [api(communicator), api(make_user(Role.EDITOR)), ApiClient(None)]
     error_keys = set(schema["components"]["schemas"]["ErrorOut"]["properties"])
     checked = 0
     for path, method, op in operations(schema):
-        for message_id, body, client in itertools.product(
-            (draft["id"], 424242), list(bodies_for(schema, op)), clients
+        for (message_id, correction_id), body, client in itertools.product(
+            ((draft["id"], correction.pk), (424242, 424242)), list(bodies_for(schema, op)), clients
         ):
             target = path.replace("{message_id}", str(message_id))
+            target = target.replace("{correction_id}", str(correction_id))
             if isinstance(body, dict):
                 body = json.dumps(body).encode()
             response = client.client.generic(

@@ -19,7 +19,10 @@ TABLE = AuditRecord._meta.db_table
 
 @pytest.fixture
 def five(db):
-    return [log.record(actor="tester", action="test.step", object_type="x", object_id=str(i)) for i in range(5)]
+    return [
+        log.record(actor="tester", action="test.step", object_type="x", object_id=str(i))
+        for i in range(5)
+    ]
 
 
 def run_verify() -> str:
@@ -75,7 +78,12 @@ def test_verify_notices_a_truncated_tail(five):
 def test_verify_notices_a_record_replaced_with_a_freshly_computed_hash(five):
     forged = AuditRecord.objects.get(seq=3)
     forged.reason = "covered up"
-    sql("UPDATE TABLE SET reason = %s, hash = %s WHERE seq = %s", "covered up", forged.compute_hash(), 3)
+    sql(
+        "UPDATE TABLE SET reason = %s, hash = %s WHERE seq = %s",
+        "covered up",
+        forged.compute_hash(),
+        3,
+    )
     with broken(r"record 4 does not link to record 3"):
         run_verify()
 
@@ -108,11 +116,14 @@ def test_the_orm_refuses_to_change_or_delete_a_record(five):
 def test_a_record_keeps_who_did_what_to_which_object(editor, published_message):
     record = log.for_object(published_message).get(action="message.publish")
     assert (record.actor, record.object_type, record.object_id) == (
-        editor.username, "newsroom.message", str(published_message.pk),
+        editor.username,
+        "newsroom.message",
+        str(published_message.pk),
     )
 
 
 # Hash input: the same on SQLite and PostgreSQL -------------------------------------------------
+
 
 def test_timestamps_are_hashed_in_utc_at_millisecond_precision():
     utc = datetime(2026, 3, 12, 13, 30, 5, 123456, tzinfo=UTC)

@@ -59,7 +59,9 @@ def test_approving_a_message_another_editor_just_rejected_is_a_conflict(
     assert submitted.state == State.DRAFT and count(submitted, "approve") == 0
 
 
-def test_approving_a_message_its_author_just_withdrew_is_a_conflict(submitted, communicator, editor):
+def test_approving_a_message_its_author_just_withdrew_is_a_conflict(
+    submitted, communicator, editor
+):
     first, second = two_copies(submitted)
     actions.withdraw_message(first, by=communicator)
     with pytest.raises(Conflict):
@@ -130,13 +132,14 @@ def test_two_concurrent_worker_ticks_publish_each_due_message_once(
 
 
 def test_an_editor_correcting_while_the_worker_expires_wins_and_the_next_tick_expires(
-    published_message, editor, monkeypatch
+    published_message, editor, second_editor, monkeypatch
 ):
     Message.objects.filter(pk=published_message.pk).update(expires_at=timezone.now())
-    stale = Message.objects.get(pk=published_message.pk)
-    actions.correct_message(
+    correction = actions.propose_correction(
         published_message, by=editor, note="Detail.", versions=[VersionInput("nl", "T", "B.")]
     )
+    stale = Message.objects.get(pk=published_message.pk)
+    actions.approve_correction(correction, by=second_editor)
     # The worker read the message before the correction: its expire loses.
     real_filter = Message.objects.filter
     calls = []

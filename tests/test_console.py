@@ -44,9 +44,7 @@ def analyst(make_user):
 def outsider(make_user, monkeypatch):
     """Staff who may enter the console but may not see messages (a role without MESSAGE_VIEW)."""
     user = make_user(Role.INVESTIGATOR, "ivo")
-    monkeypatch.setitem(
-        roles.ROLE_CAPABILITIES, Role.INVESTIGATOR, frozenset({roles.VIEW_CONSOLE})
-    )
+    monkeypatch.setitem(roles.ROLE_CAPABILITIES, Role.INVESTIGATOR, frozenset({roles.VIEW_CONSOLE}))
     return user
 
 
@@ -205,7 +203,10 @@ def test_it_lets_a_read_only_role_see_but_not_write(login, analyst, draft):
 def test_it_shows_no_workflow_buttons_to_a_read_only_role(login, analyst, draft):
     response = login(analyst).get(reverse("console:message-detail", args=[draft.pk]))
     assert response.context["actions"] == []
-    assert reverse("console:message-action", args=[draft.pk, "submit"]).encode() not in response.content
+    assert (
+        reverse("console:message-action", args=[draft.pk, "submit"]).encode()
+        not in response.content
+    )
 
 
 # Navigation ------------------------------------------------------------------------------------
@@ -263,7 +264,9 @@ def test_it_ignores_garbage_filters_on_the_list(login, editor, draft):
 
 def test_it_creates_a_draft_from_the_editor(login, communicator, db):
     audience = Audience.objects.create(name="Fietsers", slug="fietsers")
-    data = editor_data(audiences=[audience.pk], **{"fr-title": "Témoins recherchés", "fr-body": "Appelez le 101."})
+    data = editor_data(
+        audiences=[audience.pk], **{"fr-title": "Témoins recherchés", "fr-body": "Appelez le 101."}
+    )
     response = login(communicator).post(reverse("console:message-new"), data)
     assert response.status_code == 302
     message = Message.objects.get()
@@ -338,9 +341,7 @@ def test_it_refuses_an_end_before_the_start(login, communicator, db):
 
 def test_it_fixes_an_officers_area_to_their_own(login, make_user, area, other_area, db):
     officer = make_user(Role.OFFICER, "olga")
-    response = login(officer).post(
-        reverse("console:message-new"), editor_data(area=other_area.pk)
-    )
+    response = login(officer).post(reverse("console:message-new"), editor_data(area=other_area.pk))
     assert response.status_code == 302
     assert Message.objects.get().area == area
 
@@ -374,7 +375,9 @@ def test_it_answers_409_when_saving_over_a_newer_version(login, communicator, dr
     assert Message.objects.get(pk=draft.pk).kind == "traffic"
 
 
-def test_it_answers_409_when_editing_a_message_that_is_no_longer_a_draft(login, communicator, submitted):
+def test_it_answers_409_when_editing_a_message_that_is_no_longer_a_draft(
+    login, communicator, submitted
+):
     response = login(communicator).get(reverse("console:message-edit", args=[submitted.pk]))
     assert response.status_code == 409
 
@@ -421,7 +424,9 @@ def test_the_live_check_previews_each_selected_channel(login, communicator, db):
 
 
 def test_the_live_check_strips_hostile_html_from_previews(login, communicator, db):
-    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)> Hallo <b onclick="evil()">daar</b>'
+    hostile = (
+        '<script>alert("x")</script><img src=x onerror=alert(1)> Hallo <b onclick="evil()">daar</b>'
+    )
     response = login(communicator).post(
         reverse("console:message-check"),
         editor_data(channels=["web", "x"], **{"nl-body": hostile}),
@@ -443,7 +448,9 @@ def test_the_check_button_shows_findings_without_javascript(login, communicator,
 
 
 def test_the_edit_page_checks_against_the_saved_draft(login, communicator, draft):
-    body = login(communicator).get(reverse("console:message-edit", args=[draft.pk])).content.decode()
+    body = (
+        login(communicator).get(reverse("console:message-edit", args=[draft.pk])).content.decode()
+    )
     assert f'hx-post="{reverse("console:message-check-existing", args=[draft.pk])}"' in body
 
 
@@ -456,7 +463,12 @@ def test_the_live_check_for_a_saved_draft_needs_write_access(login, make_user, d
 def test_the_live_check_survives_garbage(login, communicator, db):
     response = login(communicator).post(
         reverse("console:message-check"),
-        {"channels": ["nope"], "is_personal": "maybe", "nl-body": "\x00" * 10, "de-title": "x" * 900},
+        {
+            "channels": ["nope"],
+            "is_personal": "maybe",
+            "nl-body": "\x00" * 10,
+            "de-title": "x" * 900,
+        },
     )
     assert response.status_code == 200
 
@@ -520,7 +532,9 @@ def test_it_refuses_images_from_readers(login, analyst, draft):
 # Detail + workflow -----------------------------------------------------------------------------
 
 
-def test_the_detail_page_shows_text_findings_previews_and_history(login, communicator, make_message):
+def test_the_detail_page_shows_text_findings_previews_and_history(
+    login, communicator, make_message
+):
     message = make_message(
         communicator, body="**Let op**: bel 0470 12 34 56.", channels=["web", "sms"]
     )
@@ -535,13 +549,21 @@ def test_the_detail_page_shows_text_findings_previews_and_history(login, communi
 
 
 def test_the_detail_page_strips_hostile_html(login, communicator, make_message):
-    message = make_message(communicator, body='Hoi <script>alert(1)</script><a href="javascript:evil()">x</a>')
-    body = login(communicator).get(reverse("console:message-detail", args=[message.pk])).content.decode()
+    message = make_message(
+        communicator, body='Hoi <script>alert(1)</script><a href="javascript:evil()">x</a>'
+    )
+    body = (
+        login(communicator)
+        .get(reverse("console:message-detail", args=[message.pk]))
+        .content.decode()
+    )
     assert "<script>alert" not in body
     assert "javascript:evil" not in body
 
 
-def test_the_whole_editorial_flow_works_through_the_console(login, client, communicator, editor, second_editor, db):
+def test_the_whole_editorial_flow_works_through_the_console(
+    login, client, communicator, editor, second_editor, db
+):
     client.force_login(communicator)
     client.post(reverse("console:message-new"), editor_data(**{"nl-body": PHONE_BODY}))
     message = Message.objects.get()
@@ -583,7 +605,10 @@ def test_an_author_cannot_approve_their_own_message(login, editor, make_message)
     assert response.status_code == 403
     assert b"You cannot approve your own message: another editor must." in response.content
     assert Message.objects.get(pk=message.pk).state == State.SUBMITTED
-    assert "approve" not in client.get(reverse("console:message-detail", args=[message.pk])).context["actions"]
+    assert (
+        "approve"
+        not in client.get(reverse("console:message-detail", args=[message.pk])).context["actions"]
+    )
 
 
 def test_own_messages_are_not_in_the_review_queue(login, editor, make_message):
@@ -617,7 +642,9 @@ def test_acting_on_a_stale_version_answers_409(client, editor, communicator, sub
     assert Message.objects.get(pk=submitted.pk).state == State.SUBMITTED
 
 
-def test_rejecting_requires_a_reason_and_shows_it_to_the_author(client, editor, communicator, submitted):
+def test_rejecting_requires_a_reason_and_shows_it_to_the_author(
+    client, editor, communicator, submitted
+):
     client.force_login(editor)
     url = reverse("console:message-action", args=[submitted.pk, "reject"])
     response = client.post(url, {"reject-reason": "  "})
@@ -631,7 +658,9 @@ def test_rejecting_requires_a_reason_and_shows_it_to_the_author(client, editor, 
     assert "Noem de straat niet." in body
 
 
-def test_an_editor_may_override_blocking_findings_with_a_reason(client, editor, second_editor, make_message):
+def test_an_editor_may_override_blocking_findings_with_a_reason(
+    client, editor, second_editor, make_message
+):
     message = make_message(editor, body=PHONE_BODY)
     client.force_login(editor)
     url = reverse("console:message-action", args=[message.pk, "submit"])
@@ -645,7 +674,9 @@ def test_an_editor_may_override_blocking_findings_with_a_reason(client, editor, 
     assert message.override_reason == "Het is het nummer van de wijkpost."
 
 
-def test_the_detail_page_offers_the_override_field_to_editors_only(client, editor, communicator, make_message):
+def test_the_detail_page_offers_the_override_field_to_editors_only(
+    client, editor, communicator, make_message
+):
     mine = make_message(communicator, body=PHONE_BODY)
     client.force_login(communicator)
     body = client.get(reverse("console:message-detail", args=[mine.pk])).content.decode()
@@ -679,16 +710,23 @@ def test_it_schedules_unschedules_and_publishes(client, editor, second_editor, s
     response = client.post(base("schedule"), {"schedule-publish_at": "2000-01-01T10:00"})
     assert response.status_code == 400
     assert b"Choose a moment in the future." in response.content
-    assert client.post(base("schedule"), {"schedule-publish_at": "2099-02-01T09:30"}).status_code == 302
+    assert (
+        client.post(base("schedule"), {"schedule-publish_at": "2099-02-01T09:30"}).status_code
+        == 302
+    )
     assert Message.objects.get(pk=submitted.pk).state == State.SCHEDULED
     assert client.post(base("publish")).status_code == 302
     assert Message.objects.get(pk=submitted.pk).state == State.PUBLISHED
 
 
-def test_it_corrects_and_retracts_a_published_message(client, editor, published_message):
+def test_it_corrects_and_retracts_a_published_message(
+    client, editor, second_editor, published_message
+):
     client.force_login(editor)
     url = reverse("console:message-action", args=[published_message.pk, "correct"])
-    response = client.post(url, {"correct-note": "", "correct-nl_title": "T", "correct-nl_body": "B"})
+    response = client.post(
+        url, {"correct-note": "", "correct-nl_title": "T", "correct-nl_body": "B"}
+    )
     assert response.status_code == 400
     response = client.post(
         url,
@@ -699,6 +737,12 @@ def test_it_corrects_and_retracts_a_published_message(client, editor, published_
             "correct-nl_body": "Wees alert: sinds maandag meer diefstallen.",
         },
     )
+    assert response.status_code == 302
+    message = Message.objects.get(pk=published_message.pk)
+    assert message.state == State.PUBLISHED  # proposed only
+    correction = message.corrections.get()
+    client.force_login(second_editor)
+    response = client.post(reverse("console:correction-approve", args=[correction.pk]))
     assert response.status_code == 302
     message = Message.objects.get(pk=published_message.pk)
     assert message.state == State.CORRECTED

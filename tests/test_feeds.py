@@ -115,14 +115,16 @@ def test_the_lang_parameter_narrows_a_feed_to_one_language(client, publish):
 
 
 def test_a_corrected_item_carries_its_note_escaped_and_its_update_time(
-    client, published_message, editor
+    client, published_message, editor, second_editor
 ):
-    actions.correct_message(
+    correction = actions.propose_correction(
         published_message,
         by=editor,
         note="Fout aantal <script>x</script>",
         versions=[VersionInput("nl", "Fietsdiefstallen aan het station", "Twaalf fietsen.")],
     )
+    assert "Fout aantal" not in rss_items(client)[0]["description"]  # not before approval
+    actions.approve_correction(correction, by=second_editor)
     description = rss_items(client)[0]["description"]
     assert "Fout aantal &lt;script&gt;" in description
     assert "<script>" not in description

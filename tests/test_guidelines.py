@@ -46,6 +46,7 @@ def national_number(yymmdd: str, serial: str, born_2000: bool = False) -> str:
 
 # Personal data -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_police_text_has_no_personal_data_findings(text):
     assert personal_data.check(content(text)) == []
@@ -140,7 +141,16 @@ def test_it_finds_a_belgian_licence_plate(plate):
 
 @pytest.mark.parametrize(
     "text",
-    ["ABC123 firmware", "om 14.30", "9000 Gent", "1 ABC", "ABCD-123", "ABC-1234", "12-ABC-34", "COVID-19"],
+    [
+        "ABC123 firmware",
+        "om 14.30",
+        "9000 Gent",
+        "1 ABC",
+        "ABCD-123",
+        "ABC-1234",
+        "12-ABC-34",
+        "COVID-19",
+    ],
 )
 def test_things_that_only_resemble_a_plate_pass(text):
     assert "licence_plate" not in codes(personal_data.check(content(text)))
@@ -169,6 +179,7 @@ def test_findings_point_at_the_field_and_position():
 
 
 # Word lists ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def word_lists(db):
@@ -295,6 +306,7 @@ def test_a_communicator_cannot_edit_a_word_list(communicator):
 
 # Presentation --------------------------------------------------------------------------------
 
+
 def test_a_personal_post_without_a_signature_is_blocked():
     findings = presentation.check(content("Tekst.", is_personal=True, signature="  "))
     assert [(f.code, f.severity) for f in findings] == [("missing_identity", BLOCKING)]
@@ -312,6 +324,7 @@ def test_an_image_without_alt_text_is_blocked():
 
 
 # Length --------------------------------------------------------------------------------------
+
 
 def test_a_text_too_long_for_a_channel_is_shortened_as_info(db):
     findings = guidelines.check(content("Wees alert. " * 60, channels=["x", "web"]))
@@ -336,6 +349,7 @@ def test_length_is_checked_for_a_saved_message_with_its_real_link(make_message, 
 
 
 # All together --------------------------------------------------------------------------------
+
 
 def test_findings_are_sorted_blocking_first(word_lists):
     c = content("Bel 0470 12 34 56, idioot. " + "Wees alert. " * 40, channels=["x"])

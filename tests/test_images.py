@@ -54,8 +54,11 @@ def png_bytes(size=(30, 30), mode="RGBA", **save) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A tiny PNG file that claims a huge picture: the shape of a decompression bomb."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -71,6 +74,7 @@ def refused(data: bytes, name="x.jpg") -> ValidationError:
 
 # Metadata -------------------------------------------------------------------------------------
 
+
 def test_the_test_photo_really_carries_gps_and_orientation():
     with Image.open(io.BytesIO(jpeg_with_gps_and_orientation())) as original:
         exif = original.getexif()
@@ -80,7 +84,9 @@ def test_the_test_photo_really_carries_gps_and_orientation():
 
 def test_add_image_strips_exif_gps_and_comments(draft, communicator):
     image = actions.add_image(
-        draft, by=communicator, upload=upload(jpeg_with_gps_and_orientation()),
+        draft,
+        by=communicator,
+        upload=upload(jpeg_with_gps_and_orientation()),
         alt_text="Een gestolen fiets",
     )
     stored = image.file.read()
@@ -130,12 +136,15 @@ def test_a_very_large_picture_is_scaled_down():
 def test_add_image_records_the_checksum_and_an_audit_entry(draft, communicator):
     import hashlib
 
-    image = actions.add_image(draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="Groen vlak")
+    image = actions.add_image(
+        draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="Groen vlak"
+    )
     assert image.sha256 == hashlib.sha256(image.file.read()).hexdigest()
     assert audit.for_object(draft).filter(action="message.add_image", data__image=image.pk).exists()
 
 
 # Refusals: always a ValidationError ------------------------------------------------------------
+
 
 def test_a_file_that_is_not_an_image_is_refused():
     refused(b"%PDF-1.7 this is not a picture")
@@ -192,10 +201,14 @@ def test_the_size_limit_holds_even_when_the_upload_understates_its_size(settings
 
 def test_add_image_requires_alt_text_and_stores_nothing_without_it(draft, communicator):
     with pytest.raises(ValidationError) as caught:
-        actions.add_image(draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="  ")
+        actions.add_image(
+            draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="  "
+        )
     assert "alt_text" in caught.value.message_dict
     with pytest.raises(ValidationError):
-        actions.add_image(draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="x" * 301)
+        actions.add_image(
+            draft, by=communicator, upload=upload(png_bytes(), "x.png"), alt_text="x" * 301
+        )
     assert draft.images.count() == 0
 
 

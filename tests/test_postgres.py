@@ -82,6 +82,53 @@ def test_two_workers_publishing_due_messages_publish_each_once(make_message, com
     actions.approve_message(message, by=editor)
     Message.objects.filter(pk=message.pk).update(publish_at=timezone.now() - timedelta(seconds=1))
     later = timezone.now()
-    results = run_concurrently(lambda: actions.publish_due(later), lambda: actions.publish_due(later))
+    results = run_concurrently(
+        lambda: actions.publish_due(later), lambda: actions.publish_due(later)
+    )
     assert sorted(results) == [0, 1], results
     assert Message.objects.get(pk=message.pk).revisions.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_editors_approving_one_correction_at_once_one_wins_the_other_gets_a_conflict(
+    published_message, editor, second_editor, make_user
+):
+    from copps.newsroom.actions import VersionInput
+    from copps.newsroom.models import Correction
+
+    third = make_user("editor", "dora")
+    correction = actions.propose_correction(
+        published_message, by=editor, note="Datum.", versions=[VersionInput("nl", "T", "Nieuw.")]
+    )
+
+    def approve(user):
+        return lambda: actions.approve_correction(Correction.objects.get(pk=correction.pk), by=user)
+
+    results = run_concurrently(approve(second_editor), approve(third))
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    winners = [r for r in results if isinstance(r, Correction)]
+    assert len(winners) == 1 and len(conflicts) == 1, results
+    published_message.refresh_from_db()
+    assert published_message.state == State.CORRECTED
+    assert published_message.revisions.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_proposals_at_once_leave_exactly_one_pending_correction(
+    published_message, editor, second_editor
+):
+    from copps.newsroom.actions import VersionInput
+    from copps.newsroom.models import Correction
+
+    def propose(user, body):
+        return lambda: actions.propose_correction(
+            Message.objects.get(pk=published_message.pk),
+            by=user,
+            note="Datum.",
+            versions=[VersionInput("nl", "T", body)],
+        )
+
+    results = run_concurrently(propose(editor, "Een."), propose(second_editor, "Twee."))
+    assert all(isinstance(r, Correction) for r in results), results
+    states = sorted(Correction.objects.values_list("state", flat=True))
+    assert states == ["pending", "superseded"]

@@ -123,13 +123,20 @@ def test_a_retracted_message_answers_410_without_its_text(client, published_mess
     assert client.get(redirect["Location"]).status_code == 410
 
 
-def test_a_corrected_message_shows_the_correction_note_and_date(client, published_message, editor):
-    actions.correct_message(
+def test_a_corrected_message_shows_the_correction_note_and_date(
+    client, published_message, editor, second_editor
+):
+    correction = actions.propose_correction(
         published_message,
         by=editor,
         note="Het waren twaalf fietsen, niet vijftien.",
         versions=[VersionInput("nl", "Fietsdiefstallen aan het station", "Twaalf fietsen.")],
     )
+    # Proposed, not approved: readers see the published text without any correction note.
+    body = client.get(published_message.permalink_path("nl")).content.decode()
+    assert "Twaalf fietsen." not in body
+    assert "notice-correction" not in body and "twaalf fietsen, niet vijftien" not in body
+    actions.approve_correction(correction, by=second_editor)
     response = client.get(published_message.permalink_path("nl"))
     assert response.status_code == 200
     body = response.content.decode()

@@ -10,7 +10,9 @@ SHORT = "https://police.example/m/42"
 WORDS = "Wees alert en sluit je fiets altijd op slot aan het station. "
 
 
-def rendition(channel, summary, *, title="Fietsdiefstallen", full_text=None, signature="", link=None):
+def rendition(
+    channel, summary, *, title="Fietsdiefstallen", full_text=None, signature="", link=None
+):
     return render_text(
         channel,
         language="nl",
@@ -27,6 +29,7 @@ def words_of(text: str) -> set[str]:
 
 
 # Counting ------------------------------------------------------------------------------------
+
 
 def test_x_counts_every_link_as_23_characters():
     x = CHANNELS["x"]
@@ -110,6 +113,7 @@ def test_unlimited_channels_carry_the_full_text():
 
 
 # Cutting -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("channel", ["x", "mastodon", "bluesky", "sms", "telegram"])
 def test_a_long_text_is_cut_to_the_limit_and_links_to_the_full_page(channel):
@@ -231,7 +235,8 @@ def test_render_all_gives_each_channel_in_each_language(make_message, communicat
 
     message = make_message(communicator, channels=["x", "sms"])
     actions.update_message(
-        message, by=communicator,
+        message,
+        by=communicator,
         versions=[VersionInput("nl", "Titel", "Tekst"), VersionInput("fr", "Titre", "Texte")],
     )
     result = {(r.channel, r.language) for r in renditions.render_all(message)}

@@ -32,7 +32,9 @@ def test_the_token_works_as_bearer_against_the_api(communicator):
     raw = run("create", "alice")[-1]
     client = Client()
     assert client.get("/api/v1/messages", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
-    assert client.get("/api/v1/messages", HTTP_AUTHORIZATION="Bearer copps_wrong").status_code == 401
+    assert (
+        client.get("/api/v1/messages", HTTP_AUTHORIZATION="Bearer copps_wrong").status_code == 401
+    )
 
 
 def test_create_takes_a_name_and_days(communicator):

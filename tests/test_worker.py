@@ -29,6 +29,12 @@ def due_message(make_message, communicator, editor):
     return message
 
 
+# The worker closes stale connections between rounds, as a long-running process must; on
+# PostgreSQL that would close the test's own transaction, so these tests commit for real.
+WORKER_DB = pytest.mark.django_db(transaction=True)
+
+
+@WORKER_DB
 def test_worker_once_runs_a_tick_and_writes_a_heartbeat(due_message):
     started = timezone.now()
     call_command("worker", "--once")
@@ -38,7 +44,8 @@ def test_worker_once_runs_a_tick_and_writes_a_heartbeat(due_message):
     assert heartbeat.ticks == 1 and heartbeat.seen_at >= started
 
 
-def test_a_failing_tick_does_not_stop_the_loop(db, monkeypatch):
+@WORKER_DB
+def test_a_failing_tick_does_not_stop_the_loop(monkeypatch):
     calls = []
 
     def flaky_tick():
@@ -55,7 +62,8 @@ def test_a_failing_tick_does_not_stop_the_loop(db, monkeypatch):
     assert not Heartbeat.objects.exists()  # a worker that stops says goodbye
 
 
-def test_a_failing_task_round_does_not_stop_the_loop(db, monkeypatch):
+@WORKER_DB
+def test_a_failing_task_round_does_not_stop_the_loop(monkeypatch):
     from django_tasks_db.management.commands import db_worker
 
     ran = []
@@ -65,13 +73,15 @@ def test_a_failing_task_round_does_not_stop_the_loop(db, monkeypatch):
     assert ran == ["tick", 1, "tick", 1]
 
 
-def test_the_worker_gives_back_the_signal_handlers_it_took(db):
+@WORKER_DB
+def test_the_worker_gives_back_the_signal_handlers_it_took():
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     call_command("worker", "--once")
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
-def test_heartbeats_of_long_dead_workers_are_cleared(db):
+@WORKER_DB
+def test_heartbeats_of_long_dead_workers_are_cleared():
     Heartbeat.objects.create(worker_id="dead", seen_at=timezone.now() - timedelta(days=2))
     Heartbeat.objects.create(worker_id="alive", seen_at=timezone.now())
     call_command("worker", "--once")
@@ -80,6 +90,7 @@ def test_heartbeats_of_long_dead_workers_are_cleared(db):
 
 
 # Jobs -----------------------------------------------------------------------------------------
+
 
 def test_tick_publishes_due_messages(due_message):
     assert jobs.tick()["published"] == 1

@@ -58,7 +58,11 @@ def test_every_transition_is_allowed_exactly_from_its_source_states(
         assert message.state == target
         record = audit.for_object(message).order_by("seq").last()
         assert (record.action, record.actor, record.from_state, record.to_state, record.reason) == (
-            f"message.{action}", editor.username, state, target, reason,
+            f"message.{action}",
+            editor.username,
+            state,
+            target,
+            reason,
         )
     else:
         with pytest.raises(InvalidTransition):
@@ -68,7 +72,9 @@ def test_every_transition_is_allowed_exactly_from_its_source_states(
 
 
 @pytest.mark.parametrize("action", sorted(workflow.REASON_REQUIRED))
-def test_transitions_that_need_a_reason_refuse_an_empty_one(action, make_message, communicator, editor):
+def test_transitions_that_need_a_reason_refuse_an_empty_one(
+    action, make_message, communicator, editor
+):
     sources, _target = TRANSITIONS[action]
     message = put_in_state(make_message(communicator), sorted(sources)[0])
     with pytest.raises(ValueError, match="reason"):
@@ -88,11 +94,13 @@ def test_each_state_change_bumps_the_version(make_message, communicator, editor)
 def test_allowed_actions_follow_the_transition_table():
     assert workflow.allowed_actions(State.DRAFT) == ["submit"]
     assert set(workflow.allowed_actions(State.SUBMITTED)) == {"withdraw", "reject", "approve"}
+    assert set(workflow.allowed_actions(State.APPROVED)) == {"withdraw", "schedule", "publish"}
     assert set(workflow.allowed_actions(State.PUBLISHED)) == {"correct", "retract", "expire"}
     assert workflow.allowed_actions(State.RETRACTED) == []
 
 
 # Submit ---------------------------------------------------------------------------------------
+
 
 def test_a_communicator_submits_a_draft_for_review(make_message, communicator):
     message = make_message(communicator)
@@ -101,7 +109,11 @@ def test_a_communicator_submits_a_draft_for_review(make_message, communicator):
     message.refresh_from_db()
     assert message.state == State.SUBMITTED
     assert transitions(message)[-1] == (
-        "message.submit", communicator.username, State.DRAFT, State.SUBMITTED, "",
+        "message.submit",
+        communicator.username,
+        State.DRAFT,
+        State.SUBMITTED,
+        "",
     )
 
 
@@ -142,7 +154,9 @@ def test_a_communicator_cannot_override_blocking_findings(make_message, communic
     assert not audit.for_object(message).filter(action="message.override_guidelines").exists()
 
 
-def test_an_editor_overrides_blocking_findings_with_a_reason_and_it_is_audited(make_message, editor):
+def test_an_editor_overrides_blocking_findings_with_a_reason_and_it_is_audited(
+    make_message, editor
+):
     message = make_message(editor, body=PHONE_TEXT)
     with pytest.raises(GuidelineBlocked):
         actions.submit_message(message, by=editor)
@@ -166,7 +180,9 @@ def test_warnings_do_not_block_a_submit(make_message, communicator):
 
 
 def test_an_offensive_term_from_the_word_list_blocks_a_submit(make_message, communicator):
-    WordList.objects.update_or_create(language="nl", category="offensive", defaults={"terms": "idioot"})
+    WordList.objects.update_or_create(
+        language="nl", category="offensive", defaults={"terms": "idioot"}
+    )
     message = make_message(communicator, body="Die idioot reed te snel.")
     with pytest.raises(GuidelineBlocked):
         actions.submit_message(message, by=communicator)
@@ -183,11 +199,63 @@ def test_the_author_withdraws_a_submitted_message(submitted, communicator):
     actions.withdraw_message(submitted, by=communicator)
     assert submitted.state == State.DRAFT
     assert transitions(submitted)[-1][:4] == (
-        "message.withdraw", communicator.username, State.SUBMITTED, State.DRAFT,
+        "message.withdraw",
+        communicator.username,
+        State.SUBMITTED,
+        State.DRAFT,
     )
 
 
+def test_the_author_takes_back_an_approved_message_that_is_not_scheduled(
+    make_message, communicator, editor
+):
+    message = make_message(communicator, publish_at=timezone.now() + timedelta(hours=1))
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    actions.unschedule_message(message, by=editor)
+    assert message.state == State.APPROVED
+    actions.withdraw_message(message, by=communicator)
+    message.refresh_from_db()
+    assert message.state == State.DRAFT
+    assert message.approved_by is None  # the approval no longer holds: review again
+    assert transitions(message)[-1][:4] == (
+        "message.withdraw",
+        communicator.username,
+        State.APPROVED,
+        State.DRAFT,
+    )
+    jobs.tick(now=timezone.now() + timedelta(hours=2))
+    message.refresh_from_db()
+    assert message.state == State.DRAFT and message.published_at is None
+    assert actions.publish_due(timezone.now() + timedelta(hours=2)) == 0
+
+
+def test_a_scheduled_or_published_message_cannot_be_withdrawn(make_message, communicator, editor):
+    message = make_message(communicator, publish_at=timezone.now() + timedelta(hours=1))
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    with pytest.raises(InvalidTransition):
+        actions.withdraw_message(message, by=communicator)
+    actions.publish_message(message, by=editor)
+    with pytest.raises(InvalidTransition):
+        actions.withdraw_message(message, by=communicator)
+
+
+def test_someone_else_cannot_withdraw_an_approved_message(
+    make_message, communicator, editor, make_user
+):
+    message = make_message(communicator, publish_at=timezone.now() + timedelta(hours=1))
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    actions.unschedule_message(message, by=editor)
+    with pytest.raises(PermissionDenied):
+        actions.withdraw_message(message, by=make_user("communicator", "eve"))
+    message.refresh_from_db()
+    assert message.state == State.APPROVED
+
+
 # Reject ---------------------------------------------------------------------------------------
+
 
 def test_reject_needs_a_reason(submitted, editor):
     with pytest.raises(ValidationError):
@@ -202,7 +270,10 @@ def test_reject_returns_the_message_to_draft_with_the_reason(submitted, communic
     assert submitted.state == State.DRAFT
     assert submitted.rejection_reason == "Geen namen van slachtoffers."
     assert transitions(submitted)[-1] == (
-        "message.reject", editor.username, State.SUBMITTED, State.DRAFT,
+        "message.reject",
+        editor.username,
+        State.SUBMITTED,
+        State.DRAFT,
         "Geen namen van slachtoffers.",
     )
     actions.submit_message(submitted, by=communicator)
@@ -218,6 +289,7 @@ def test_the_author_cannot_reject_their_own_message(make_message, editor):
 
 
 # Approve: four eyes ---------------------------------------------------------------------------
+
 
 def test_an_editor_cannot_approve_their_own_message(make_message, editor):
     message = make_message(editor)
@@ -236,7 +308,9 @@ def test_an_editor_who_edited_the_text_cannot_approve_it(make_message, communica
         actions.approve_message(message, by=editor)
 
 
-def test_an_administrator_who_contributed_cannot_approve_either(make_message, communicator, admin_user):
+def test_an_administrator_who_contributed_cannot_approve_either(
+    make_message, communicator, admin_user
+):
     message = make_message(communicator)
     actions.update_message(message, by=admin_user, channels=["web", "x"])
     actions.submit_message(message, by=communicator)
@@ -310,6 +384,7 @@ def test_the_same_editor_approving_twice_changes_nothing(submitted, editor):
 
 # Schedule, unschedule, publish ----------------------------------------------------------------
 
+
 @pytest.fixture
 def scheduled(make_message, communicator, editor):
     message = make_message(communicator, publish_at=timezone.now() + timedelta(hours=1))
@@ -326,7 +401,10 @@ def test_the_worker_tick_publishes_a_message_whose_time_has_come(scheduled):
     scheduled.refresh_from_db()
     assert scheduled.state == State.PUBLISHED
     assert transitions(scheduled)[-1][:4] == (
-        "message.publish", "worker", State.SCHEDULED, State.PUBLISHED,
+        "message.publish",
+        "worker",
+        State.SCHEDULED,
+        State.PUBLISHED,
     )
     assert scheduled.revisions.get().created_by == "worker"
 
@@ -344,7 +422,10 @@ def test_an_unscheduled_message_is_not_published_by_the_worker(scheduled, editor
     scheduled.refresh_from_db()
     assert scheduled.state == State.APPROVED
     assert transitions(scheduled)[-1][:4] == (
-        "message.unschedule", editor.username, State.SCHEDULED, State.APPROVED,
+        "message.unschedule",
+        editor.username,
+        State.SCHEDULED,
+        State.APPROVED,
     )
     jobs.tick(now=timezone.now() + timedelta(hours=2))
     scheduled.refresh_from_db()
@@ -372,7 +453,9 @@ def test_a_scheduled_message_can_be_moved_to_another_time(scheduled, editor):
 
 def test_scheduling_in_the_past_is_refused(scheduled, editor):
     with pytest.raises(ValidationError):
-        actions.schedule_message(scheduled, by=editor, publish_at=timezone.now() - timedelta(hours=1))
+        actions.schedule_message(
+            scheduled, by=editor, publish_at=timezone.now() - timedelta(hours=1)
+        )
 
 
 def test_a_communicator_cannot_schedule_unschedule_or_publish(scheduled, communicator):
@@ -381,10 +464,13 @@ def test_a_communicator_cannot_schedule_unschedule_or_publish(scheduled, communi
     with pytest.raises(PermissionDenied):
         actions.publish_message(scheduled, by=communicator)
     with pytest.raises(PermissionDenied):
-        actions.schedule_message(scheduled, by=communicator, publish_at=timezone.now() + timedelta(days=1))
+        actions.schedule_message(
+            scheduled, by=communicator, publish_at=timezone.now() + timedelta(days=1)
+        )
 
 
 # Expire, correct, retract ---------------------------------------------------------------------
+
 
 def test_the_worker_tick_expires_a_message_past_its_end(make_message, communicator, editor):
     message = make_message(communicator, expires_at=timezone.now() + timedelta(days=1))
@@ -395,7 +481,10 @@ def test_the_worker_tick_expires_a_message_past_its_end(make_message, communicat
     message.refresh_from_db()
     assert message.state == State.EXPIRED
     assert transitions(message)[-1][:4] == (
-        "message.expire", "worker", State.PUBLISHED, State.EXPIRED,
+        "message.expire",
+        "worker",
+        State.PUBLISHED,
+        State.EXPIRED,
     )
 
 
@@ -418,56 +507,104 @@ def test_a_scheduled_message_whose_end_passed_expires_without_being_published(
 
 def test_a_correction_needs_a_note(published_message, editor):
     with pytest.raises(ValidationError):
-        actions.correct_message(
+        actions.propose_correction(
             published_message, by=editor, note=" ", versions=[VersionInput("nl", "T", "B")]
         )
+    assert not published_message.corrections.exists()
 
 
-def test_a_correction_changes_the_text_and_keeps_every_revision(published_message, editor):
-    actions.correct_message(
-        published_message, by=editor, note="Het uur was fout.",
+def test_a_correction_changes_the_text_once_approved_and_keeps_every_revision(
+    published_message, editor, second_editor
+):
+    correction = actions.propose_correction(
+        published_message,
+        by=editor,
+        note="Het uur was fout.",
         versions=[VersionInput("nl", "Fietsdiefstallen", "Het gebeurde om 15 uur.")],
     )
     published_message.refresh_from_db()
+    assert published_message.state == State.PUBLISHED  # proposing changes nothing public
+    assert (
+        published_message.primary_version().body == "Wees alert en sluit je fiets altijd op slot."
+    )
+    actions.approve_correction(correction, by=second_editor)
+    published_message.refresh_from_db()
     assert published_message.state == State.CORRECTED
     assert published_message.correction_note == "Het uur was fout."
-    assert published_message.corrected_at is not None
+    assert published_message.corrected_at == correction.decided_at
     assert published_message.primary_version().body == "Het gebeurde om 15 uur."
     assert transitions(published_message)[-1] == (
-        "message.correct", editor.username, State.PUBLISHED, State.CORRECTED, "Het uur was fout.",
+        "message.correct",
+        second_editor.username,
+        State.PUBLISHED,
+        State.CORRECTED,
+        "Het uur was fout.",
     )
-    actions.correct_message(
-        published_message, by=editor, note="Nog een fout.",
+    again = actions.propose_correction(
+        published_message,
+        by=editor,
+        note="Nog een fout.",
         versions=[VersionInput("nl", "Fietsdiefstallen", "Om 16 uur.")],
     )
+    actions.approve_correction(again, by=second_editor)
     revisions = list(published_message.revisions.all())
     assert [r.number for r in revisions] == [1, 2, 3]
     assert revisions[0].snapshot["nl"]["body"] == "Wees alert en sluit je fiets altijd op slot."
     assert (revisions[1].note, revisions[1].snapshot["nl"]["body"]) == (
-        "Het uur was fout.", "Het gebeurde om 15 uur.",
+        "Het uur was fout.",
+        "Het gebeurde om 15 uur.",
     )
     assert revisions[2].snapshot["nl"]["body"] == "Om 16 uur."
+    assert revisions[2].created_by == second_editor.username
 
 
-def test_a_correction_with_blocking_findings_needs_an_override(published_message, editor):
+def test_a_correction_with_blocking_findings_needs_an_override(
+    published_message, editor, second_editor
+):
     versions = [VersionInput("nl", "Fietsdiefstallen", PHONE_TEXT)]
     with pytest.raises(GuidelineBlocked):
-        actions.correct_message(published_message, by=editor, note="Nummer erbij.", versions=versions)
-    published_message.refresh_from_db()
-    assert published_message.state == State.PUBLISHED
-    assert published_message.primary_version().body != PHONE_TEXT  # nothing was written
-    actions.correct_message(
-        published_message, by=editor, note="Nummer erbij.", versions=versions,
+        actions.propose_correction(
+            published_message, by=editor, note="Nummer erbij.", versions=versions
+        )
+    assert not published_message.corrections.exists()
+    correction = actions.propose_correction(
+        published_message,
+        by=editor,
+        note="Nummer erbij.",
+        versions=versions,
         override_reason="Jan is de woordvoerder.",
     )
+    assert correction.override_reason == "Jan is de woordvoerder."
+    override = audit.for_object(published_message).get(action="message.override_guidelines")
+    assert (override.actor, override.data["during"]) == (editor.username, "propose_correction")
+    published_message.refresh_from_db()
+    assert published_message.primary_version().body != PHONE_TEXT  # not before approval
+    actions.approve_correction(correction, by=second_editor)
+    published_message.refresh_from_db()
     assert published_message.state == State.CORRECTED
-    assert audit.for_object(published_message).filter(action="message.override_guidelines").exists()
+    assert published_message.primary_version().body == PHONE_TEXT
+
+
+def test_a_communicator_cannot_override_blocking_findings_in_a_correction(
+    published_message, communicator
+):
+    with pytest.raises(PermissionDenied):
+        actions.propose_correction(
+            published_message,
+            by=communicator,
+            note="Nummer erbij.",
+            versions=[VersionInput("nl", "Fietsdiefstallen", PHONE_TEXT)],
+            override_reason="Het mag.",
+        )
+    assert not published_message.corrections.exists()
 
 
 def test_a_draft_cannot_be_corrected(make_message, communicator, editor):
     message = make_message(communicator)
     with pytest.raises(InvalidTransition):
-        actions.correct_message(message, by=editor, note="x", versions=[VersionInput("nl", "T", "B")])
+        actions.propose_correction(
+            message, by=editor, note="x", versions=[VersionInput("nl", "T", "B")]
+        )
 
 
 def test_retracting_needs_a_reason_and_takes_the_message_down(published_message, editor):
@@ -479,7 +616,11 @@ def test_retracting_needs_a_reason_and_takes_the_message_down(published_message,
     assert not published_message.is_public
     assert published_message.retraction_note == "Verkeerde foto."
     assert transitions(published_message)[-1] == (
-        "message.retract", editor.username, State.PUBLISHED, State.RETRACTED, "Verkeerde foto.",
+        "message.retract",
+        editor.username,
+        State.PUBLISHED,
+        State.RETRACTED,
+        "Verkeerde foto.",
     )
 
 
@@ -488,18 +629,40 @@ def test_a_retracted_message_cannot_be_corrected_or_retracted_again(published_me
     with pytest.raises(InvalidTransition):
         actions.retract_message(published_message, by=editor, reason="Nog eens.")
     with pytest.raises(InvalidTransition):
-        actions.correct_message(
+        actions.propose_correction(
             published_message, by=editor, note="x", versions=[VersionInput("nl", "T", "B")]
         )
 
 
-def test_a_communicator_cannot_correct_or_retract(published_message, communicator):
+def test_the_authoring_communicator_may_propose_a_correction_but_not_approve_or_retract(
+    published_message, communicator
+):
     with pytest.raises(PermissionDenied):
         actions.retract_message(published_message, by=communicator, reason="Fout.")
+    correction = actions.propose_correction(
+        published_message, by=communicator, note="x", versions=[VersionInput("nl", "T", "B")]
+    )
     with pytest.raises(PermissionDenied):
-        actions.correct_message(
-            published_message, by=communicator, note="x", versions=[VersionInput("nl", "T", "B")]
+        actions.approve_correction(correction, by=communicator)
+    published_message.refresh_from_db()
+    assert published_message.state == State.PUBLISHED
+
+
+def test_another_communicator_cannot_propose_a_correction(published_message, make_user):
+    other = make_user("communicator", "eve")
+    with pytest.raises(PermissionDenied):
+        actions.propose_correction(
+            published_message, by=other, note="x", versions=[VersionInput("nl", "T", "B")]
         )
+
+
+def test_the_old_name_correct_message_only_proposes(published_message, editor):
+    correction = actions.correct_message(
+        published_message, by=editor, note="x", versions=[VersionInput("nl", "T", "B")]
+    )
+    assert correction.state == "pending"
+    published_message.refresh_from_db()
+    assert published_message.state == State.PUBLISHED
 
 
 def test_a_published_message_can_no_longer_be_edited(published_message, communicator, editor):
@@ -516,10 +679,23 @@ def test_the_whole_life_of_a_message_leaves_a_verifiable_audit_trail(
     actions.update_message(message, by=communicator, versions=[VersionInput("nl", "Kort", "Kort.")])
     actions.submit_message(message, by=communicator)
     actions.approve_message(message, by=second_editor)
-    actions.correct_message(message, by=editor, note="Typo.", versions=[VersionInput("nl", "Kort", "Korter.")])
+    correction = actions.propose_correction(
+        message, by=editor, note="Typo.", versions=[VersionInput("nl", "Kort", "Korter.")]
+    )
+    actions.approve_correction(correction, by=second_editor)
     actions.retract_message(message, by=second_editor, reason="Achterhaald.")
     assert [t[0] for t in transitions(message)] == [
-        "message.create", "message.submit", "message.reject", "message.submit", "message.approve",
-        "message.publish", "message.correct", "message.retract",
+        "message.create",
+        "message.submit",
+        "message.reject",
+        "message.submit",
+        "message.approve",
+        "message.publish",
+        "message.correct",
+        "message.retract",
+    ]
+    assert [r.action for r in audit.for_object(message).filter(action__contains="correction")] == [
+        "message.propose_correction",
+        "message.approve_correction",
     ]
     assert verify().ok

@@ -34,6 +34,7 @@ MAX_TOKEN_DAYS = 3650
 
 # Sign-in throttling ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LoginKeys:
     """The two throttling keys of one sign-in attempt: per account and per client address.
@@ -121,6 +122,7 @@ def record_2fa_verified(user: User, keys: LoginKeys) -> None:
 
 # Two-factor (TOTP) -----------------------------------------------------------------------------
 
+
 def start_totp_setup(user: User) -> TOTPDevice:
     """The user's unconfirmed device, created with a new secret when there is none.
 
@@ -189,7 +191,10 @@ def reset_totp(user: User, *, by) -> None:
 
 # Personal API tokens ---------------------------------------------------------------------------
 
-def issue_token(user: User, *, by, name: str = "api", days: int | None = None) -> tuple[ApiToken, str]:
+
+def issue_token(
+    user: User, *, by, name: str = "api", days: int | None = None
+) -> tuple[ApiToken, str]:
     """Issue a personal token for ``user``; returns (token row, raw token).
 
     The raw token is returned only here, never stored (the row keeps its SHA-256 and the last
@@ -246,7 +251,9 @@ def revoke_all_tokens(user: User, *, by) -> int:
     if not isinstance(by, str) and by.pk != user.pk:
         _require_users_manage(by)
     with transaction.atomic():
-        live = list(ApiToken.objects.filter(user=user, revoked_at__isnull=True).values_list("pk", flat=True))
+        live = list(
+            ApiToken.objects.filter(user=user, revoked_at__isnull=True).values_list("pk", flat=True)
+        )
         if live:
             ApiToken.objects.filter(pk__in=live).update(revoked_at=timezone.now())
         audit.record(
@@ -259,6 +266,7 @@ def revoke_all_tokens(user: User, *, by) -> int:
 
 
 # User administration ---------------------------------------------------------------------------
+
 
 def _require_users_manage(by) -> None:
     if not roles.has_capability(by, roles.USERS_MANAGE):

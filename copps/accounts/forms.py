@@ -13,7 +13,9 @@ class LoginForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        ),
     )
     password = forms.CharField(
         label=_("Password"),
@@ -76,7 +78,9 @@ def _area_field(required: bool = False) -> forms.ModelChoiceField:
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(
-        label=_("Username"), max_length=150, widget=forms.TextInput(attrs={"autocapitalize": "none"})
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocapitalize": "none"}),
     )
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)

@@ -24,7 +24,9 @@ class Area(models.Model):
 
 
 class User(AbstractUser):
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.COMMUNICATOR)
+    role = models.CharField(
+        _("role"), max_length=20, choices=Role.choices, default=Role.COMMUNICATOR
+    )
     area = models.ForeignKey(
         Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -43,7 +43,9 @@ def qr_svg(uri: str, label: str) -> SafeString:
     # segno's output is generated from our own URI (no user markup can enter it); the label is
     # escaped by format_html.
     return format_html(
-        '<div role="img" aria-label="{}" class="qr">{}</div>', label, mark_safe(svg)  # noqa: S308
+        '<div role="img" aria-label="{}" class="qr">{}</div>',
+        label,
+        mark_safe(svg),  # noqa: S308
     )
 
 
@@ -57,7 +59,9 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "") if ch not in " -\t")
 
 
-def matching_step(secret: str, code: str, *, after_step: int, now: float | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, *, after_step: int, now: float | None = None
+) -> int | None:
     """The time step ``code`` is valid for, if it is valid now (+/- VALID_WINDOW) and newer than
     ``after_step``; otherwise None.
 
@@ -71,7 +75,11 @@ def matching_step(secret: str, code: str, *, after_step: int, now: float | None 
     current = totp.timecode(time.time() if now is None else now)
     found = None
     for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code) and step > after_step and found is None:
+        if (
+            hmac.compare_digest(totp.generate_otp(step), code)
+            and step > after_step
+            and found is None
+        ):
             found = step
     return found
 

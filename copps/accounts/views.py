@@ -37,6 +37,7 @@ VERIFIED_KEY = "2fa_verified"
 
 # Helpers ---------------------------------------------------------------------------------------
 
+
 def _client_addr(request: HttpRequest) -> str:
     """REMOTE_ADDR only; X-Forwarded-For is never trusted (see ``actions.LoginKeys``)."""
     return request.META.get("REMOTE_ADDR", "")
@@ -93,6 +94,7 @@ def _require(request: HttpRequest, capability: str) -> None:
 
 
 # Sign-in ---------------------------------------------------------------------------------------
+
 
 @sensitive_post_parameters("password")
 @never_cache
@@ -185,6 +187,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 # Two-factor ------------------------------------------------------------------------------------
 
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -275,6 +278,7 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
 
 # Personal API tokens ---------------------------------------------------------------------------
 
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -332,6 +336,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 # User administration ---------------------------------------------------------------------------
 
+
 @login_required
 @require_http_methods(["GET"])
 def users(request: HttpRequest) -> HttpResponse:
@@ -354,7 +359,9 @@ def user_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as e:
                 _apply_errors(form, e)
             else:
-                messages.success(request, _("Account “%(name)s” is created.") % {"name": user.username})
+                messages.success(
+                    request, _("Account “%(name)s” is created.") % {"name": user.username}
+                )
                 return redirect("accounts:user", pk=user.pk)
         return render(request, "accounts/user_new.html", {"form": form}, status=400)
     return render(request, "accounts/user_new.html", {"form": form})
@@ -373,7 +380,10 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 actions.change_user(
-                    subject, by=request.user, role=form.cleaned_data["role"], area=form.cleaned_data["area"]
+                    subject,
+                    by=request.user,
+                    role=form.cleaned_data["role"],
+                    area=form.cleaned_data["area"],
                 )
             except ValidationError as e:
                 _apply_errors(form, e)

@@ -9,10 +9,11 @@ Errors are always JSON ``{"detail": ..., "errors"?: {field: [...]}, "findings"?:
 =====  ==================================================================================
 400    the body is not JSON
 401    no valid bearer token
-403    the user may not do this (e.g. approving their own message: four eyes)
-404    no such message, or not visible to this user
+403    the user may not do this (e.g. approving their own message or correction: four eyes)
+404    no such message or correction, or not visible to this user
 405    wrong HTTP method
-409    the message is not in a state that allows this, or someone else changed it first
+409    the message is not in a state that allows this, someone else changed it first, or the
+       correction is no longer pending
 413    the body is larger than settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 422    invalid fields (``errors`` per field) or blocking guideline findings (``findings``)
 =====  ==================================================================================
@@ -30,6 +31,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Header, NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -39,8 +41,8 @@ from copps.accounts.models import Area
 from copps.accounts.roles import ROLE_CAPABILITIES
 from copps.audit import log as audit_log
 from copps.newsroom import access, actions, guidelines, renditions
-from copps.newsroom.actions import GuidelineBlocked, SelfApproval, VersionInput
-from copps.newsroom.models import Audience, Message
+from copps.newsroom.actions import CorrectionClosed, GuidelineBlocked, SelfApproval, VersionInput
+from copps.newsroom.models import Audience, Correction, CorrectionState, Message
 from copps.newsroom.workflow import EDITABLE_STATES, Conflict, InvalidTransition
 
 from . import schemas as s
@@ -144,6 +146,8 @@ PERMISSION_DETAILS = {
     "message.submit": _("You may not submit this message."),
     "message.override": _("Only editors may override blocking guideline findings."),
     "message.review": _("Only editors may approve or reject messages."),
+    "message.correct": _("You may not propose a correction of this message."),
+    "correction.review": _("Only editors may approve or reject corrections."),
     "audit.view": _("Your role may not read the audit log."),
 }
 
@@ -170,6 +174,15 @@ def _on_invalid_transition(request, exc: InvalidTransition):
 def _on_conflict(request, exc: Conflict):
     return error(
         request, 409, _("Someone else changed this message at the same time; reload and retry.")
+    )
+
+
+def _on_correction_closed(request, exc: CorrectionClosed):
+    return error(
+        request,
+        409,
+        _("This correction is %(state)s: only a pending correction can be approved or rejected.")
+        % {"state": exc.state},
     )
 
 
@@ -209,6 +222,7 @@ for exc_class, handler in [
     (PermissionDenied, _on_permission_denied),
     (InvalidTransition, _on_invalid_transition),
     (Conflict, _on_conflict),
+    (CorrectionClosed, _on_correction_closed),
     (GuidelineBlocked, _on_blocked),
     (RequestDataTooBig, _on_too_big),
     (Http404, _on_not_found),
@@ -240,6 +254,7 @@ def json_errors(view):
     return wrapper
 
 
+@csrf_exempt  # it changes nothing; without this a POST would get the HTML CSRF page instead
 def not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """Any other path under /api/: a JSON 404 instead of the site's HTML page."""
     return JsonResponse({"detail": str(_("Not found."))}, status=404)
@@ -308,6 +323,56 @@ def message_out(message: Message, user) -> dict:
         "short_link": message.short_link(),
         "url": settings.SITE_URL + reverse("api:get_message", kwargs={"message_id": message.pk}),
         "allowed_actions": access.allowed_actions(user, message),
+    }
+
+
+def correction_out(correction: Correction, user) -> dict:
+    allowed = []
+    if correction.state == CorrectionState.PENDING and access.can_decide_correction(
+        user, correction
+    ):
+        if correction.message.is_public:
+            allowed.append("approve")
+        allowed.append("reject")
+    return {
+        "id": correction.pk,
+        "message_id": correction.message_id,
+        "state": correction.state,
+        "note": correction.note,
+        "versions": {
+            lang: {
+                "title": text.get("title", ""),
+                "teaser": text.get("teaser", ""),
+                "body": text.get("body", ""),
+            }
+            for lang, text in correction.versions.items()
+        },
+        "proposed_by": _person(correction.proposed_by),
+        "proposed_at": correction.proposed_at,
+        "decided_by": _person(correction.decided_by),
+        "decided_at": correction.decided_at,
+        "decision_reason": correction.decision_reason,
+        "override_reason": correction.override_reason,
+        "url": settings.SITE_URL
+        + reverse("api:get_correction", kwargs={"correction_id": correction.pk}),
+        "allowed_actions": allowed,
+    }
+
+
+def _load_correction(request, correction_id: int) -> Correction:
+    """The correction if the token's user may see its message (404 otherwise)."""
+    return access.get_correction_for(
+        request.auth,
+        correction_id,
+        Correction.objects.select_related("message", "proposed_by", "decided_by"),
+    )
+
+
+def _decision_out(request, correction: Correction) -> dict:
+    fresh = _load_correction(request, correction.pk)
+    return {
+        **correction_out(fresh, request.auth),
+        "message": message_out(_load(request, fresh.message_id), request.auth),
     }
 
 
@@ -393,6 +458,7 @@ def _audiences(slugs: list[str] | None) -> list[Audience]:
 
 
 MessageId = Path(..., ge=1, le=MAX_ID, description="The message id.")
+CorrectionId = Path(..., ge=1, le=MAX_ID, description="The correction id.")
 
 
 # Endpoints ----------------------------------------------------------------------------------
@@ -649,16 +715,73 @@ def publish_message(request, message_id: int = MessageId):
 
 @api.post(
     "/messages/{int:message_id}/correct",
-    response=responses({200: s.MessageOut}, 403, 404, 409, *BODY),
-    tags=["workflow"],
+    response=responses({202: s.CorrectionOut}, 403, 404, 409, *BODY),
+    tags=["corrections"],
 )
 def correct_message(request, payload: s.CorrectIn, message_id: int = MessageId):
-    """Correct a published message: new text and a ``note`` readers will see."""
+    """Propose a correction of a published message: new text and a ``note`` readers will see.
+    202 with the pending correction: nothing public changes until another editor approves it
+    (``POST /corrections/{id}/approve``). A newer proposal replaces a pending one."""
     message = _load(request, message_id)
-    actions.correct_message(
-        message, by=request.auth, note=payload.note, versions=_versions(payload, message) or []
+    correction = actions.propose_correction(
+        message,
+        by=request.auth,
+        note=payload.note,
+        versions=_versions(payload, message) or [],
+        override_reason=payload.override_reason or "",
     )
-    return _fresh(request, message)
+    return Status(202, correction_out(_load_correction(request, correction.pk), request.auth))
+
+
+@api.get(
+    "/messages/{int:message_id}/corrections",
+    response=responses({200: list[s.CorrectionOut]}, 404, 422),
+    tags=["corrections"],
+)
+def list_corrections(request, message_id: int = MessageId):
+    """Every correction proposed for the message, newest first (pending, approved, rejected,
+    superseded)."""
+    message = _load(request, message_id)
+    corrections = message.corrections.select_related("message", "proposed_by", "decided_by")
+    return [correction_out(c, request.auth) for c in corrections]
+
+
+@api.get(
+    "/corrections/{int:correction_id}",
+    response=responses({200: s.CorrectionOut}, 404, 422),
+    tags=["corrections"],
+    url_name="get_correction",
+)
+def get_correction(request, correction_id: int = CorrectionId):
+    """One correction."""
+    return correction_out(_load_correction(request, correction_id), request.auth)
+
+
+@api.post(
+    "/corrections/{int:correction_id}/approve",
+    response=responses({200: s.CorrectionDecisionOut}, 403, 404, 409, 422),
+    tags=["corrections"],
+)
+def approve_correction(request, correction_id: int = CorrectionId):
+    """Publish a pending correction (editors; never the proposer: 403, four eyes). Of two
+    editors approving at once one wins and the other gets 409; the same editor repeating gets
+    200. 409 also when the correction is no longer pending or the message no longer public."""
+    correction = _load_correction(request, correction_id)
+    actions.approve_correction(correction, by=request.auth)
+    return _decision_out(request, correction)
+
+
+@api.post(
+    "/corrections/{int:correction_id}/reject",
+    response=responses({200: s.CorrectionDecisionOut}, 403, 404, 409, *BODY),
+    tags=["corrections"],
+)
+def reject_correction(request, payload: s.ReasonIn, correction_id: int = CorrectionId):
+    """Turn a pending correction down with a ``reason`` for the proposer (editors; never the
+    proposer). Nothing public changes."""
+    correction = _load_correction(request, correction_id)
+    actions.reject_correction(correction, by=request.auth, reason=payload.reason)
+    return _decision_out(request, correction)
 
 
 @api.post(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictStr
 
-from copps.newsroom.models import CONTENT_LANGUAGES, Kind
+from copps.newsroom.models import CONTENT_LANGUAGES, CorrectionState, Kind
 from copps.newsroom.renditions import CHANNELS
 from copps.newsroom.workflow import TRANSITIONS, State
 
@@ -25,6 +25,7 @@ KindCode = Literal[tuple(Kind.values)]  # type: ignore[valid-type]
 StateCode = Literal[tuple(State.values)]  # type: ignore[valid-type]
 ChannelCode = Literal[tuple(CHANNELS)]  # type: ignore[valid-type]
 ActionCode = Literal[tuple(TRANSITIONS)]  # type: ignore[valid-type]
+CorrectionStateCode = Literal[tuple(CorrectionState.values)]  # type: ignore[valid-type]
 Severity = Literal["blocking", "warning", "info"]
 
 MAX_REASON = 2000
@@ -152,7 +153,8 @@ class ScheduleIn(Input):
 
 
 class CorrectIn(Input):
-    """A correction to a published message: ``note`` is shown to readers."""
+    """A proposed correction to a published message: ``note`` is shown to readers once another
+    editor approves it. Text as when editing (``language`` + fields, or whole ``versions``)."""
 
     note: Reason
     title: Title | None = None
@@ -160,6 +162,9 @@ class CorrectIn(Input):
     language: Language | None = None
     teaser: Teaser | None = None
     versions: list[VersionIn] | None = Field(None, max_length=len(CONTENT_LANGUAGES))
+    override_reason: Reason | None = Field(
+        None, description="Editors only: propose despite blocking findings, saying why."
+    )
 
 
 class CheckIn(Input):
@@ -232,6 +237,39 @@ class MessageOut(Schema):
     short_link: str
     url: str = Field(description="This message in the API.")
     allowed_actions: list[ActionCode] = Field(description="What you may do with it now.")
+
+
+class CorrectionTextOut(Schema):
+    title: str
+    teaser: str
+    body: str = Field(description="Markdown as proposed.")
+
+
+class CorrectionOut(Schema):
+    id: int
+    message_id: int
+    state: CorrectionStateCode = Field(
+        description="pending until another editor approves or rejects it; superseded when a "
+        "newer proposal replaced it."
+    )
+    note: str = Field(description="Shown to readers once approved.")
+    versions: dict[str, CorrectionTextOut] = Field(
+        description="Only the languages this correction changes, by language code."
+    )
+    proposed_by: PersonOut
+    proposed_at: datetime
+    decided_by: PersonOut | None
+    decided_at: datetime | None
+    decision_reason: str
+    override_reason: str
+    url: str = Field(description="This correction in the API.")
+    allowed_actions: list[Literal["approve", "reject"]] = Field(
+        description="What you may do with it now."
+    )
+
+
+class CorrectionDecisionOut(CorrectionOut):
+    message: MessageOut = Field(description="The message after the decision.")
 
 
 class SubmitOut(MessageOut):

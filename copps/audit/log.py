@@ -112,7 +112,9 @@ def verify() -> VerifyResult:
             return VerifyResult(False, checked, expected_seq, f"record {expected_seq} is missing")
         if rec.prev_hash != expected_prev:
             return VerifyResult(
-                False, checked, rec.seq,
+                False,
+                checked,
+                rec.seq,
                 f"record {rec.seq} does not link to record {rec.seq - 1} "
                 f"(record {rec.seq - 1} was replaced)",
             )
@@ -127,7 +129,9 @@ def verify() -> VerifyResult:
         return VerifyResult(True, 0)
     if head.seq > checked:
         return VerifyResult(
-            False, checked, checked + 1,
+            False,
+            checked,
+            checked + 1,
             f"record {checked + 1} and later are missing (the log ended at record {head.seq})",
         )
     if head.hash != expected_prev:
@@ -138,7 +142,9 @@ def verify() -> VerifyResult:
     head_now = AuditHead.objects.filter(id=1).first()
     if head_now is None or last > head_now.seq:
         return VerifyResult(
-            False, checked, (head_now.seq if head_now else head.seq) + 1,
+            False,
+            checked,
+            (head_now.seq if head_now else head.seq) + 1,
             f"record {(head_now.seq if head_now else head.seq) + 1} was added outside the log",
         )
     return VerifyResult(True, checked)

@@ -115,6 +115,9 @@ def canonical_json(value) -> str:
     irrelevant. Escaping to ASCII makes the bytes independent of any encoding setting.
     """
     return json.dumps(
-        _canonical_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+        _canonical_value(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
         allow_nan=False,
     )

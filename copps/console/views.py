@@ -8,7 +8,7 @@ from copps.accounts import roles
 from copps.accounts.roles import has_capability
 from copps.newsroom import access
 from copps.newsroom.models import Message
-from copps.newsroom.views import console_view, review_queue_size
+from copps.newsroom.views import console_view, corrections_queue_size, review_queue_size
 from copps.newsroom.workflow import PUBLIC_STATES, State
 
 
@@ -47,4 +47,5 @@ def home(request):
     if has_capability(user, roles.MESSAGE_REVIEW):
         context["may_review"] = True
         context["queue_size"] = review_queue_size(user)
+        context["corrections_size"] = corrections_queue_size(user)
     return render(request, "console/home.html", context)

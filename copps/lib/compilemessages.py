@@ -1,6 +1,6 @@
 """Compile every copps/locale/*/LC_MESSAGES/django.po to .mo without GNU gettext (polib).
 
-    python -m copps.lib.compilemessages
+python -m copps.lib.compilemessages
 """
 
 from pathlib import Path

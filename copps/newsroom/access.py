@@ -2,7 +2,9 @@
 
 Views and the API ask here and nowhere else. Capabilities come from the role table
 (copps.accounts.roles); this module adds the object-level rules: own area for officers, only
-drafts are editable, nobody approves a message they wrote (four eyes).
+drafts are editable, nobody approves a message they wrote (four eyes). Corrections of published
+messages are decided here too (``can_propose_correction``, ``can_decide_correction``): whoever
+may write the message, or publish, may propose one; a reviewer other than the proposer decides.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -59,7 +61,10 @@ def can(user, message, action: str) -> bool:
         return may_write(user, message)
     if action in ("approve", "reject"):
         return has_capability(user, roles.MESSAGE_REVIEW) and not is_contributor(user, message)
-    if action in ("schedule", "unschedule", "publish", "correct", "retract"):
+    if action == "correct":
+        # Proposing only: a correction goes out once someone else approves it (four eyes).
+        return can_propose_correction(user, message)
+    if action in ("schedule", "unschedule", "publish", "retract"):
         return has_capability(user, roles.MESSAGE_PUBLISH)
     if action == "expire":
         return False  # only the worker
@@ -89,3 +94,31 @@ def get_message_for(user, pk, queryset=None):
     if message is None or not can_view(user, message):
         raise Http404
     return message
+
+
+# Corrections of published messages --------------------------------------------------------------
+
+
+def can_propose_correction(user, message) -> bool:
+    """May ``user`` propose a correction of ``message`` (ignoring its current state)?"""
+    return may_write(user, message) or has_capability(user, roles.MESSAGE_PUBLISH)
+
+
+def can_decide_correction(user, correction) -> bool:
+    """May ``user`` approve or reject ``correction``? Reviewers only, never the proposer."""
+    return has_capability(user, roles.MESSAGE_REVIEW) and not is_proposer(user, correction)
+
+
+def is_proposer(user, correction) -> bool:
+    return user.pk == correction.proposed_by_id
+
+
+def get_correction_for(user, pk, queryset=None):
+    """The correction with ``pk`` if ``user`` may see its message; 404 otherwise."""
+    from .models import Correction
+
+    qs = queryset if queryset is not None else Correction.objects.select_related("message")
+    correction = qs.filter(pk=pk).first() if str(pk).isdigit() else None
+    if correction is None or not can_view(user, correction.message):
+        raise Http404
+    return correction

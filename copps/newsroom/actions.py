@@ -19,10 +19,25 @@ from django.utils.translation import gettext as _
 from copps.audit import log as audit
 
 from . import access, guidelines
-from .models import CONTENT_LANGUAGES, Kind, Message, MessageImage, MessageVersion, Revision
+from .models import (
+    CONTENT_LANGUAGES,
+    Correction,
+    CorrectionState,
+    Kind,
+    Message,
+    MessageImage,
+    MessageVersion,
+    Revision,
+)
 from .workflow import PUBLIC_STATES, TRANSITIONS, Conflict, InvalidTransition, State, apply
 
-__all__ = ["Conflict", "InvalidTransition", "GuidelineBlocked", "SelfApproval"]
+__all__ = [
+    "Conflict",
+    "CorrectionClosed",
+    "InvalidTransition",
+    "GuidelineBlocked",
+    "SelfApproval",
+]
 
 
 class GuidelineBlocked(Exception):
@@ -32,7 +47,15 @@ class GuidelineBlocked(Exception):
 
 
 class SelfApproval(PermissionDenied):
-    """Four eyes: nobody approves a message they wrote."""
+    """Four eyes: nobody approves a message they wrote, nor a correction they proposed."""
+
+
+class CorrectionClosed(Conflict):
+    """The correction was already decided (approved, rejected) or replaced by a newer one."""
+
+    def __init__(self, correction_id, state: str):
+        self.correction_id, self.state = correction_id, state
+        super().__init__(f"correction {correction_id} is {state}, no longer pending")
 
 
 @dataclass
@@ -67,7 +90,8 @@ def _validate_versions(versions: list[VersionInput]) -> None:
             errors[f"{prefix}.body"] = [_("The text is required.")]
         elif len(v.body) > settings.COPPS_MAX_BODY_CHARS:
             errors[f"{prefix}.body"] = [
-                _("The text is longer than %(n)s characters.") % {"n": settings.COPPS_MAX_BODY_CHARS}
+                _("The text is longer than %(n)s characters.")
+                % {"n": settings.COPPS_MAX_BODY_CHARS}
             ]
         if len(v.teaser) > 400:
             errors[f"{prefix}.teaser"] = [_("The teaser is longer than 400 characters.")]
@@ -154,20 +178,31 @@ def _clean_channels(channels) -> list[str]:
     return [c for c in CHANNELS if c in channels]
 
 
-def update_message(message: Message, *, by, versions=None, replace_versions=False, **fields) -> Message:
+def update_message(
+    message: Message, *, by, versions=None, replace_versions=False, **fields
+) -> Message:
     """Edit a draft: text per language and/or settings (kind, audiences, channels, ...)."""
     if not access.can_edit(by, message):
         raise PermissionDenied("message.edit")
     allowed = {
-        "kind", "area", "channels", "is_personal", "signature", "publish_at", "expires_at", "audiences",
+        "kind",
+        "area",
+        "channels",
+        "is_personal",
+        "signature",
+        "publish_at",
+        "expires_at",
+        "audiences",
     }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"unknown fields {unknown}")
     if "kind" in fields and fields["kind"] not in Kind.values:
         raise ValidationError({"kind": [_("Unknown kind.")]})
-    if "area" in fields and by.role == "officer" and (
-        fields["area"] is None or fields["area"].pk != by.area_id
+    if (
+        "area" in fields
+        and by.role == "officer"
+        and (fields["area"] is None or fields["area"].pk != by.area_id)
     ):
         raise PermissionDenied("message.area")
     if versions is not None:
@@ -255,13 +290,17 @@ def _lock(message: Message) -> dict:
     return current
 
 
-def _check_guidelines(message: Message, *, by, override_reason: str, action: str) -> list:
-    """Findings for ``message``; blocking ones stop ``action`` unless an editor overrides them.
+def _check_guidelines(
+    message: Message, *, by, override_reason: str, action: str, findings: list | None = None
+) -> list:
+    """Findings for ``message`` (or the given ``findings`` of text about to replace its own);
+    blocking ones stop ``action`` unless an editor overrides them.
 
     Raises GuidelineBlocked (no reason given) or PermissionDenied (a reason, but the user may
     not override). An override is audited with its reason, in the caller's transaction.
     """
-    findings = findings_for(message)
+    if findings is None:
+        findings = findings_for(message)
     blocking = [f for f in findings if f.severity == guidelines.BLOCKING]
     if blocking:
         if not override_reason.strip():
@@ -312,8 +351,15 @@ def submit_message(message: Message, *, by, override_reason: str = "") -> list:
 
 
 def withdraw_message(message: Message, *, by) -> None:
+    """Take a submitted, or approved but not yet scheduled, message back to draft.
+
+    Withdrawing an approved message drops its approval: it must be reviewed again.
+    """
     access.require(by, message, "withdraw")
-    apply(message, "withdraw", by=by)
+    if message.state == State.APPROVED:
+        apply(message, "withdraw", by=by, approved_by=None)
+    else:
+        apply(message, "withdraw", by=by)
 
 
 def reject_message(message: Message, *, by, reason: str) -> None:
@@ -343,13 +389,17 @@ def approve_message(message: Message, *, by, publish_at=None) -> Message:
     with transaction.atomic():
         current = _lock(message)
         if current["approved_by_id"] == by.pk and current["state"] in (
-            State.APPROVED, State.SCHEDULED, *PUBLIC_STATES,
+            State.APPROVED,
+            State.SCHEDULED,
+            *PUBLIC_STATES,
         ):
             message.refresh_from_db()
             return message  # the same editor clicking twice: nothing more happens
         apply(message, "approve", by=by, approved_by=by)
         if when and when > timezone.now():
-            apply(message, "schedule", by=by, publish_at=when, data={"publish_at": when.isoformat()})
+            apply(
+                message, "schedule", by=by, publish_at=when, data={"publish_at": when.isoformat()}
+            )
         else:
             _publish(message, by=by)
     return message
@@ -362,9 +412,21 @@ def schedule_message(message: Message, *, by, publish_at) -> None:
     if message.state == State.SCHEDULED:
         with transaction.atomic():
             apply(message, "unschedule", by=by)
-            apply(message, "schedule", by=by, publish_at=publish_at, data={"publish_at": publish_at.isoformat()})
+            apply(
+                message,
+                "schedule",
+                by=by,
+                publish_at=publish_at,
+                data={"publish_at": publish_at.isoformat()},
+            )
         return
-    apply(message, "schedule", by=by, publish_at=publish_at, data={"publish_at": publish_at.isoformat()})
+    apply(
+        message,
+        "schedule",
+        by=by,
+        publish_at=publish_at,
+        data={"publish_at": publish_at.isoformat()},
+    )
 
 
 def unschedule_message(message: Message, *, by) -> None:
@@ -399,36 +461,262 @@ def _publish(message: Message, *, by) -> None:
     )
 
 
-def correct_message(
-    message: Message, *, by, note: str, versions: list[VersionInput], override_reason: str = ""
-) -> None:
-    """Change a published message; the page says what was corrected and when.
+# Corrections: proposed by one person, approved by another ------------------------------------
 
-    The corrected text goes out without a second review, so it passes the guideline checks
-    first: blocking findings raise GuidelineBlocked unless an editor overrides them with a reason.
-    Each correction leaves a Revision with the note.
+
+def _changed_versions(message: Message, versions: list[VersionInput]) -> dict[str, dict]:
+    """``{lang: {title, teaser, body}}`` of the given versions that differ from the message's
+    (a language the message does not have yet counts as changed). Stored as written."""
+    current = {v.language: v for v in message.versions_list()}
+    changed = {}
+    for v in versions:
+        text = {"title": v.title.strip(), "teaser": v.teaser.strip(), "body": v.body}
+        before = current.get(v.language)
+        if before is None or text != {
+            "title": before.title,
+            "teaser": before.teaser,
+            "body": before.body,
+        }:
+            changed[v.language] = text
+    return changed
+
+
+def _content_with(message: Message, changed: dict[str, dict]) -> guidelines.Content:
+    """The message as it would read with the ``changed`` versions in place (for the checks)."""
+    content = guidelines.Content.from_message(message)
+    texts = {v.language: v for v in content.versions}
+    for language, text in changed.items():
+        texts[language] = guidelines.VersionText(
+            language, text["title"], text["teaser"], text["body"]
+        )
+    content.versions = [texts[lang] for lang in CONTENT_LANGUAGES if lang in texts]
+    return content
+
+
+def propose_correction(
+    message: Message, *, by, note: str, versions: list[VersionInput], override_reason: str = ""
+) -> Correction:
+    """Propose new text for a published (or corrected) message; nothing public changes yet.
+
+    Allowed to whoever may write the message or has MESSAGE_PUBLISH. ``note`` is what readers
+    will see once it is approved. Only languages whose text differs are kept; no difference at
+    all is a ValidationError. The proposed text passes the guideline checks now: blocking
+    findings raise GuidelineBlocked unless an editor overrides them with ``override_reason``.
+    A pending proposal for the same message is superseded (audited). Raises InvalidTransition
+    when the message is not public, Conflict when it changed since the caller read it.
     """
-    access.require(by, message, "correct")
+    if not access.can_propose_correction(by, message):
+        raise PermissionDenied("message.correct")
     if message.state not in TRANSITIONS["correct"][0]:
         raise InvalidTransition("correct", message.state)
     if not note.strip():
         raise ValidationError({"note": [_("Say what was corrected; readers will see it.")]})
     _validate_versions(versions)
+    try:
+        with transaction.atomic():
+            current = _lock(message)
+            if current["state"] != message.state or current["version"] != message.version:
+                raise Conflict(f"message {message.pk} was changed by someone else")
+            changed = _changed_versions(message, versions)
+            if not changed:
+                raise ValidationError(
+                    {
+                        "versions": [
+                            _("The text is the same as the published text: nothing to correct.")
+                        ]
+                    }
+                )
+            findings = guidelines.check(_content_with(message, changed))
+            _check_guidelines(
+                message,
+                by=by,
+                override_reason=override_reason,
+                action="propose_correction",
+                findings=findings,
+            )
+            blocking = sorted({f.code for f in findings if f.severity == guidelines.BLOCKING})
+            now = timezone.now()
+            replaced = list(
+                Correction.objects.filter(
+                    message=message, state=CorrectionState.PENDING
+                ).values_list("pk", flat=True)
+            )
+            if replaced:
+                Correction.objects.filter(pk__in=replaced, state=CorrectionState.PENDING).update(
+                    state=CorrectionState.SUPERSEDED,
+                    decided_by=by,
+                    decided_at=now,
+                    decision_reason=_("Replaced by a newer proposal."),
+                )
+            correction = Correction.objects.create(
+                message=message,
+                proposed_by=by,
+                proposed_at=now,
+                note=note.strip(),
+                versions=changed,
+                override_reason=override_reason.strip() if blocking else "",
+            )
+            for old in replaced:
+                audit.record(
+                    actor=by,
+                    action="message.supersede_correction",
+                    obj=message,
+                    data={"correction": old, "superseded_by": correction.pk},
+                )
+            data = {
+                "correction": correction.pk,
+                "languages": sorted(changed),
+                "findings": sorted({f.code for f in findings}),
+            }
+            if replaced:
+                data["supersedes"] = replaced
+            if blocking:
+                data["overridden"] = blocking
+            audit.record(
+                actor=by,
+                action="message.propose_correction",
+                obj=message,
+                reason=note.strip(),
+                data=data,
+            )
+    except IntegrityError:
+        # Another proposal for this message was stored at the same moment.
+        raise Conflict(f"message {message.pk} got another correction at the same time") from None
+    return correction
+
+
+def findings_for_correction(correction: Correction) -> list:
+    """Guideline findings of the message as it would read with ``correction`` applied."""
+    return guidelines.check(_content_with(correction.message, correction.versions))
+
+
+def _correction_refusal(by, correction: Correction) -> PermissionDenied:
+    if access.is_proposer(by, correction) and access.has_capability(
+        by, access.roles.MESSAGE_REVIEW
+    ):
+        return SelfApproval(_("You cannot review a correction you proposed: another editor must."))
+    return PermissionDenied("correction.review")
+
+
+def _lock_correction(correction: Correction) -> dict:
+    current = (
+        Correction.objects.select_for_update()
+        .filter(pk=correction.pk)
+        .values("state", "decided_by_id")
+        .first()
+    )
+    if current is None:
+        raise Conflict(f"correction {correction.pk} no longer exists")
+    return current
+
+
+def _close(correction: Correction, *, by, state: str, reason: str = "") -> None:
+    """Move a pending correction to ``state``; of two people deciding at once one gets Conflict."""
+    now = timezone.now()
+    updated = Correction.objects.filter(pk=correction.pk, state=CorrectionState.PENDING).update(
+        state=state, decided_by=by, decided_at=now, decision_reason=reason
+    )
+    if updated != 1:
+        raise Conflict(f"correction {correction.pk} was decided by someone else")
+    correction.state, correction.decided_by, correction.decided_at = state, by, now
+    correction.decision_reason = reason
+
+
+def approve_correction(correction: Correction, *, by) -> Correction:
+    """Publish a pending correction: its text replaces the message's, the message moves through
+    workflow ``correct`` (corrected_at, correction_note, a Revision), all in one transaction.
+
+    Four eyes: the proposer is refused (SelfApproval); other users need MESSAGE_REVIEW. The same
+    reviewer approving twice changes nothing; a correction already decided otherwise raises
+    CorrectionClosed (a Conflict); a message no longer public raises InvalidTransition.
+    """
+    if not access.can_decide_correction(by, correction):
+        raise _correction_refusal(by, correction)
     with transaction.atomic():
-        now = timezone.now()
-        _write_versions(message, versions, replace=False)
-        _check_guidelines(message, by=by, override_reason=override_reason, action="correct")
+        current = _lock_correction(correction)
+        if current["state"] == CorrectionState.APPROVED and current["decided_by_id"] == by.pk:
+            correction.refresh_from_db()
+            return correction  # the same reviewer clicking twice
+        if current["state"] != CorrectionState.PENDING:
+            raise CorrectionClosed(correction.pk, current["state"])
+        message = Message.objects.select_for_update().get(pk=correction.message_id)
+        if message.state not in TRANSITIONS["correct"][0]:
+            raise InvalidTransition("correct", message.state)
+        _close(correction, by=by, state=CorrectionState.APPROVED)
+        now = correction.decided_at
+        _write_versions(
+            message,
+            [
+                VersionInput(lang, text["title"], text["body"], text.get("teaser", ""))
+                for lang, text in correction.versions.items()
+            ],
+            replace=False,
+        )
+        audit.record(
+            actor=by,
+            action="message.approve_correction",
+            obj=message,
+            data={
+                "correction": correction.pk,
+                "proposed_by": correction.proposed_by.username,
+                "languages": correction.languages,
+            },
+        )
         apply(
-            message, "correct", by=by, reason=note, corrected_at=now, correction_note=note.strip(),
-            data={"languages": [v.language for v in versions]},
+            message,
+            "correct",
+            by=by,
+            reason=correction.note,
+            corrected_at=now,
+            correction_note=correction.note,
+            data={"correction": correction.pk, "languages": correction.languages},
         )
         Revision.objects.create(
             message=message,
             number=message.revisions.count() + 1,
             created_by=by.username,
-            note=note.strip(),
+            note=correction.note,
             snapshot=_snapshot(message),
         )
+    # The caller's copy of the message (cached on the correction) now shows the new state.
+    correction.message.refresh_from_db()
+    return correction
+
+
+def reject_correction(correction: Correction, *, by, reason: str) -> Correction:
+    """Turn a pending correction down with a reason (for the proposer); nothing public changes.
+
+    Same four-eyes rule as approving: reviewers only, never the proposer.
+    """
+    if not access.can_decide_correction(by, correction):
+        raise _correction_refusal(by, correction)
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why, so the proposer can fix it.")]})
+    with transaction.atomic():
+        current = _lock_correction(correction)
+        if current["state"] != CorrectionState.PENDING:
+            raise CorrectionClosed(correction.pk, current["state"])
+        _close(correction, by=by, state=CorrectionState.REJECTED, reason=reason.strip())
+        audit.record(
+            actor=by,
+            action="message.reject_correction",
+            obj=correction.message,
+            reason=reason.strip(),
+            data={"correction": correction.pk, "proposed_by": correction.proposed_by.username},
+        )
+    return correction
+
+
+def correct_message(
+    message: Message, *, by, note: str, versions: list[VersionInput], override_reason: str = ""
+) -> Correction:
+    """Kept for callers of the old name: proposes a correction (``propose_correction``).
+
+    It no longer changes the published text; another reviewer must ``approve_correction``.
+    """
+    return propose_correction(
+        message, by=by, note=note, versions=versions, override_reason=override_reason
+    )
 
 
 def retract_message(message: Message, *, by, reason: str) -> None:
@@ -437,7 +725,11 @@ def retract_message(message: Message, *, by, reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the message is withdrawn.")]})
     apply(
-        message, "retract", by=by, reason=reason, retracted_at=timezone.now(),
+        message,
+        "retract",
+        by=by,
+        reason=reason,
+        retracted_at=timezone.now(),
         retraction_note=reason.strip(),
     )
 
@@ -470,6 +762,7 @@ def update_word_list(*, by, language: str, category: str, terms: str):
 
 
 # The worker's actions --------------------------------------------------------------------------
+
 
 def publish_due(now=None) -> int:
     """Publish every scheduled message whose time has come. Safe to run in several workers.

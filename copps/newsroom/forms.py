@@ -18,7 +18,7 @@ from copps.accounts.roles import Role
 
 from . import guidelines, renditions
 from .actions import VersionInput
-from .models import CONTENT_LANGUAGES, Audience, Kind, Message, WordList
+from .models import CONTENT_LANGUAGES, Audience, CorrectionState, Kind, Message, WordList
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
@@ -278,7 +278,10 @@ class MessageEditor:
 
 def _error_dict(error: ValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
-        return {key: [str(m) for e in errs for m in e.messages] for key, errs in error.error_dict.items()}
+        return {
+            key: [str(m) for e in errs for m in e.messages]
+            for key, errs in error.error_dict.items()
+        }
     return {"__all__": [str(m) for m in error.messages]}
 
 
@@ -293,7 +296,9 @@ class ImageForm(ConsoleForm):
     image = forms.FileField(
         label=_("Image"),
         help_text=_("JPEG, PNG, WebP or GIF. Location and camera data are removed."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
     )
     alt_text = forms.CharField(
         label=_("Alternative text"),
@@ -324,7 +329,8 @@ class SubmitForm(ActionForm):
 
 class ApproveForm(ActionForm):
     publish_at = datetime_field(
-        _("Publish at (optional)"), help_text=_("Empty: publish now, or at the time the author set.")
+        _("Publish at (optional)"),
+        help_text=_("Empty: publish now, or at the time the author set."),
     )
 
 
@@ -351,33 +357,52 @@ class RetractForm(ActionForm):
 
 
 class CorrectForm(ActionForm):
-    """A correction note plus the corrected text of each existing language version."""
+    """A proposed correction: a note plus the corrected text of each existing language version.
+
+    It starts from the pending proposal when there is one (sending replaces that proposal),
+    else from the published text.
+    """
 
     note = forms.CharField(
-        label=_("What was corrected (shown to readers)"),
+        label=_("What was corrected (shown to readers once approved)"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say what was corrected; readers will see it.")},
+    )
+    override_reason = forms.CharField(
+        label=_("Reason to override the blocking findings"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Editors only. Recorded in the audit trail."),
     )
 
     def __init__(self, *args, message: Message, **kwargs):
         super().__init__(*args, **kwargs)
         self.languages = []
+        self.pending = message.corrections.filter(state=CorrectionState.PENDING).first()
+        proposed = self.pending.versions if self.pending else {}
+        if self.pending:
+            self.initial.setdefault("note", self.pending.note)
         for v in message.versions_list():
             self.languages.append(v.language)
+            start = proposed.get(v.language) or {}
             for name, field in (
                 ("title", forms.CharField(label=_("Title"), max_length=200)),
                 (
                     "teaser",
                     forms.CharField(
-                        label=_("Teaser"), max_length=400, required=False,
+                        label=_("Teaser"),
+                        max_length=400,
+                        required=False,
                         widget=forms.Textarea(attrs={"rows": 2}),
                     ),
                 ),
                 (
                     "body",
                     forms.CharField(
-                        label=_("Text (Markdown)"), max_length=settings.COPPS_MAX_BODY_CHARS,
+                        label=_("Text (Markdown)"),
+                        max_length=settings.COPPS_MAX_BODY_CHARS,
                         widget=forms.Textarea(attrs={"rows": 8}),
                     ),
                 ),
@@ -385,12 +410,15 @@ class CorrectForm(ActionForm):
                 field.label = f"{field.label} ({LANGUAGE_NAMES.get(v.language, v.language)})"
                 field.widget.attrs["lang"] = v.language
                 self.fields[f"{v.language}_{name}"] = field
-                self.initial.setdefault(f"{v.language}_{name}", getattr(v, name))
+                self.initial.setdefault(f"{v.language}_{name}", start.get(name, getattr(v, name)))
 
     def version_fields(self):
         """[(language name, [bound fields])] for the template."""
         return [
-            (LANGUAGE_NAMES.get(lang, lang), [self[f"{lang}_{n}"] for n in ("title", "teaser", "body")])
+            (
+                LANGUAGE_NAMES.get(lang, lang),
+                [self[f"{lang}_{n}"] for n in ("title", "teaser", "body")],
+            )
             for lang in self.languages
         ]
 
@@ -400,6 +428,19 @@ class CorrectForm(ActionForm):
             VersionInput(lang, d[f"{lang}_title"], d[f"{lang}_body"], d.get(f"{lang}_teaser", ""))
             for lang in self.languages
         ]
+
+
+class RejectCorrectionForm(ConsoleForm):
+    reason = forms.CharField(
+        label=_("Reason (shown to the proposer)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why, so the proposer can fix it.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "reject-correction")
+        super().__init__(*args, **kwargs)
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {

@@ -170,7 +170,9 @@ def image_path(instance, filename: str) -> str:
 
 class MessageImage(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="images")
-    file = models.ImageField(_("image"), upload_to=image_path, width_field="width", height_field="height")
+    file = models.ImageField(
+        _("image"), upload_to=image_path, width_field="width", height_field="height"
+    )
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     alt_text = models.CharField(_("alternative text"), max_length=300)
@@ -202,6 +204,106 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.message_id} r{self.number}"
+
+
+class CorrectionState(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    SUPERSEDED = "superseded", _("Replaced by a newer proposal")
+
+
+class Correction(models.Model):
+    """A proposed change to a published message; public only once another person approves it.
+
+    ``versions`` holds only the languages that change, as ``{lang: {title, teaser, body}}``
+    (complete texts, not patches). At most one correction per message is pending: a new
+    proposal supersedes the pending one (``actions.propose_correction``).
+    """
+
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="corrections"
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    note = models.TextField(_("correction note"))
+    versions = models.JSONField(_("corrected text"), default=dict)
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=CorrectionState.choices,
+        default=CorrectionState.PENDING,
+        db_index=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    override_reason = models.TextField(_("guideline override"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = _("correction")
+        constraints = [
+            # The database, not only the action, guarantees a single pending proposal.
+            models.UniqueConstraint(
+                fields=["message"],
+                condition=models.Q(state="pending"),
+                name="one_pending_correction",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} correction {self.pk} ({self.state})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == CorrectionState.PENDING
+
+    @property
+    def languages(self) -> list[str]:
+        order = {code: i for i, code in enumerate(CONTENT_LANGUAGES)}
+        return sorted(self.versions, key=lambda code: order.get(code, len(order)))
+
+    def changes(self) -> list[dict]:
+        """Per changed language: each field's old (published) and new text and a word diff.
+
+        ``[{"language", "new_language", "fields": [{"name", "old", "new", "changed",
+        "diff": [(op, text), ...]}]}]`` where op is "equal", "delete" or "insert".
+        """
+        from .textdiff import word_diff
+
+        current = {v.language: v for v in self.message.versions_list()}
+        result = []
+        for language in self.languages:
+            proposed = self.versions[language]
+            before = current.get(language)
+            fields = []
+            for name in ("title", "teaser", "body"):
+                old = getattr(before, name, "") if before else ""
+                new = proposed.get(name, "")
+                fields.append(
+                    {
+                        "name": name,
+                        "old": old,
+                        "new": new,
+                        "changed": old != new,
+                        "diff": word_diff(old, new),
+                    }
+                )
+            result.append({"language": language, "new_language": before is None, "fields": fields})
+        return result
 
 
 class WordList(models.Model):

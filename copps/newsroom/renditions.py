@@ -47,8 +47,20 @@ GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 # Typography that editors paste in but that would switch a whole SMS to UCS-2 (70 a segment)
 # for no visible gain. Letters are never changed: names keep their spelling.
 SMS_PLAIN = str.maketrans(
-    {"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-     "…": "...", "\u00a0": " ", "\u202f": " ", "\u2009": " "}
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+    }
 )
 ELLIPSIS = "…"
 SIGNATURE_DASH = "—"
@@ -85,6 +97,7 @@ def sms_max_segments() -> int:
 
 
 # SMS ------------------------------------------------------------------------------------------
+
 
 def is_gsm7(text: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
@@ -124,12 +137,11 @@ def sms_limit(text: str, segments: int = 1) -> int:
 
 # Counting -------------------------------------------------------------------------------------
 
+
 def _x_weight(grapheme: str) -> int:
     if EMOJI_RE.search(grapheme):
         return 2
-    return sum(
-        1 if any(lo <= ord(ch) <= hi for lo, hi in X_LIGHT_RANGES) else 2 for ch in grapheme
-    )
+    return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in X_LIGHT_RANGES) else 2 for ch in grapheme)
 
 
 def measure(text: str, spec: ChannelSpec) -> int:
@@ -272,8 +284,16 @@ def render_text(
         encoding, _units, segments = sms_info(text)
         limit = sms_limit(text, sms_max_segments())
     return Rendition(
-        channel, language, text, measure(text, spec), limit, spec.unit, truncated, link,
-        encoding, segments,
+        channel,
+        language,
+        text,
+        measure(text, spec),
+        limit,
+        spec.unit,
+        truncated,
+        link,
+        encoding,
+        segments,
     )
 
 

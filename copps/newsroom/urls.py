@@ -18,6 +18,8 @@ urlpatterns = [
         name="message-image-remove",
     ),
     path("messages/<int:pk>/<slug:action>", views.message_action, name="message-action"),
+    path("corrections/<int:pk>/approve", views.correction_approve, name="correction-approve"),
+    path("corrections/<int:pk>/reject", views.correction_reject, name="correction-reject"),
     path("review/", views.review_queue, name="review"),
     path("guidelines/", views.word_lists, name="guidelines"),
 ]

@@ -28,17 +28,18 @@ from copps.accounts.roles import has_capability
 from copps.audit import log as audit_log
 
 from . import access, actions, guidelines, renditions
-from .actions import Conflict, GuidelineBlocked, InvalidTransition, SelfApproval
+from .actions import Conflict, CorrectionClosed, GuidelineBlocked, InvalidTransition, SelfApproval
 from .forms import (
     ACTION_FORMS,
     ImageForm,
     MessageEditor,
+    RejectCorrectionForm,
     WordListsForm,
     action_form,
     apply_errors,
 )
-from .models import Kind, Message, MessageImage, WordList
-from .workflow import State
+from .models import Correction, CorrectionState, Kind, Message, MessageImage, WordList
+from .workflow import PUBLIC_STATES, State
 
 # Pages -----------------------------------------------------------------------------------------
 
@@ -289,7 +290,11 @@ def preview_renditions(content: guidelines.Content, message=None) -> list[rendit
         body_text = markdown_to_text(version.body)
         for channel in channels:
             if message is not None:
-                link = message.short_link() if channel == "sms" else message.permalink(version.language)
+                link = (
+                    message.short_link()
+                    if channel == "sms"
+                    else message.permalink(version.language)
+                )
             else:
                 link = _placeholder_link(content, version.language, channel)
             result.append(
@@ -316,7 +321,10 @@ def group_renditions(items: list[renditions.Rendition]) -> list[dict]:
             groups[key]["labels"].append(r.label)
         else:
             groups[key] = {"r": r, "labels": [r.label]}
-    return [{"r": g["r"], "label": ", ".join(str(label) for label in g["labels"])} for g in groups.values()]
+    return [
+        {"r": g["r"], "label": ", ".join(str(label) for label in g["labels"])}
+        for g in groups.values()
+    ]
 
 
 def _live_context(content: guidelines.Content, message=None, *, saved=False) -> dict:
@@ -399,18 +407,25 @@ def image_remove(request, pk, image_pk):
 
 ACTION_LABELS = {
     "submit": _lazy("Submit for review"),
-    "withdraw": _lazy("Withdraw from review"),
+    "withdraw": _lazy("Take back to draft"),
     "approve": _lazy("Approve"),
     "reject": _lazy("Send back to the author"),
     "schedule": _lazy("Schedule"),
     "unschedule": _lazy("Cancel the schedule"),
     "publish": _lazy("Publish now"),
-    "correct": _lazy("Publish a correction"),
+    "correct": _lazy("Propose a correction"),
     "retract": _lazy("Retract"),
 }
 # The order of the buttons: the usual next step first, the undoing ones last.
 ACTION_ORDER = [
-    "submit", "approve", "publish", "schedule", "correct", "reject", "unschedule", "withdraw",
+    "submit",
+    "approve",
+    "publish",
+    "schedule",
+    "correct",
+    "reject",
+    "unschedule",
+    "withdraw",
     "retract",
 ]
 AUDIT_LABELS = {
@@ -420,13 +435,17 @@ AUDIT_LABELS = {
     "message.remove_image": _lazy("removed an image"),
     "message.override_guidelines": _lazy("overrode blocking findings"),
     "message.submit": _lazy("submitted for review"),
-    "message.withdraw": _lazy("withdrew from review"),
+    "message.withdraw": _lazy("took back to draft"),
     "message.approve": _lazy("approved"),
     "message.reject": _lazy("sent back"),
     "message.schedule": _lazy("scheduled"),
     "message.unschedule": _lazy("cancelled the schedule"),
     "message.publish": _lazy("published"),
-    "message.correct": _lazy("corrected"),
+    "message.correct": _lazy("published a correction"),
+    "message.propose_correction": _lazy("proposed a correction"),
+    "message.supersede_correction": _lazy("replaced a pending correction"),
+    "message.approve_correction": _lazy("approved a correction"),
+    "message.reject_correction": _lazy("rejected a correction"),
     "message.retract": _lazy("retracted"),
     "message.expire": _lazy("expired"),
 }
@@ -451,6 +470,7 @@ def _detail_context(request, message, bound: dict | None = None) -> dict:
     versions = message.versions_list()
     rendered = renditions.render_all(message) if versions else []
     return {
+        **_correction_context(user, message, bound),
         "message": message,
         "versions": versions,
         "images": list(message.images.all()),
@@ -466,8 +486,35 @@ def _detail_context(request, message, bound: dict | None = None) -> dict:
         "may_review": has_capability(user, roles.MESSAGE_REVIEW),
         "audit": records,
         "channel_labels": [
-            str(spec.label) for key, spec in renditions.CHANNELS.items() if key in (message.channels or [])
+            str(spec.label)
+            for key, spec in renditions.CHANNELS.items()
+            if key in (message.channels or [])
         ],
+    }
+
+
+def _correction_context(user, message, bound: dict) -> dict:
+    """The pending correction of ``message`` (if any) with its diff, findings and buttons."""
+    pending = (
+        message.corrections.filter(state=CorrectionState.PENDING)
+        .select_related("proposed_by")
+        .first()
+    )
+    if pending is None:
+        latest = message.corrections.select_related("decided_by").first()
+        rejected = latest if latest and latest.state == CorrectionState.REJECTED else None
+        return {"pending_correction": None, "last_rejected_correction": rejected}
+    findings = actions.findings_for_correction(pending)
+    return {
+        "pending_correction": pending,
+        "correction_changes": pending.changes(),
+        "correction_findings": findings,
+        "correction_blocking": guidelines.has_blocking(findings),
+        "may_decide_correction": access.can_decide_correction(user, pending),
+        # A retracted or expired message can no longer be corrected; the proposal can be rejected.
+        "may_approve_correction": message.state in PUBLIC_STATES,
+        "is_correction_proposer": access.is_proposer(user, pending),
+        "reject_correction_form": bound.get("reject-correction") or RejectCorrectionForm(),
     }
 
 
@@ -492,7 +539,7 @@ DONE = {
     "schedule": _lazy("Scheduled."),
     "unschedule": _lazy("No longer scheduled."),
     "publish": _lazy("Published."),
-    "correct": _lazy("Correction published."),
+    "correct": _lazy("Correction proposed: it goes public once another editor approves it."),
     "retract": _lazy("Retracted."),
 }
 
@@ -529,8 +576,10 @@ def message_action(request, pk, action):
         raise Http404
     user = request.user
     if not access.can(user, message, action):
-        if action in REFUSALS and access.is_contributor(user, message) and has_capability(
-            user, roles.MESSAGE_REVIEW
+        if (
+            action in REFUSALS
+            and access.is_contributor(user, message)
+            and has_capability(user, roles.MESSAGE_REVIEW)
         ):
             return forbidden(request, str(REFUSALS[action]))
         return forbidden(request)
@@ -542,14 +591,20 @@ def message_action(request, pk, action):
         message.version = seen
     try:
         if action == "correct":
-            actions.correct_message(
-                message, by=user, note=form.cleaned_data["note"], versions=form.version_inputs()
+            actions.propose_correction(
+                message,
+                by=user,
+                note=form.cleaned_data["note"],
+                versions=form.version_inputs(),
+                override_reason=form.cleaned_data["override_reason"],
             )
         else:
             _run(action, message, user, form.cleaned_data)
     except SelfApproval:
         return forbidden(request, str(REFUSALS.get(action, REFUSALS["approve"])))
     except GuidelineBlocked as blocked:
+        if action == "correct":
+            return _correction_blocked(request, message, form, blocked.findings)
         return _blocked(request, message, blocked.findings)
     except PermissionDenied as denied:
         if str(denied) == "message.override":
@@ -564,11 +619,103 @@ def message_action(request, pk, action):
     return redirect("console:message-detail", message.pk)
 
 
-def _detail_error(request, message, action, form):
+def _detail_error(request, message, action, form, *, status=400, **extra):
     fresh = Message.objects.select_related("author", "area", "approved_by").get(pk=message.pk)
     context = _detail_context(request, fresh, bound={action: form})
     context["failed_action"] = action
-    return render(request, "newsroom/message_detail.html", context, status=400)
+    context.update(extra)
+    return render(request, "newsroom/message_detail.html", context, status=status)
+
+
+def _correction_blocked(request, message, form, findings):
+    """422: the proposed text has blocking findings; the form stays open with them listed."""
+    if has_capability(request.user, roles.MESSAGE_OVERRIDE):
+        explanation = _(
+            "The corrected text breaks the guidelines. Fix it, or give a reason to override "
+            "the blocking findings (recorded in the audit trail)."
+        )
+        form.add_error("override_reason", explanation)
+    else:
+        form.add_error(None, _("The corrected text breaks the guidelines. Fix it first."))
+    return _detail_error(request, message, "correct", form, status=422, proposed_findings=findings)
+
+
+# Corrections: approve / reject -----------------------------------------------------------------
+
+
+CORRECTION_REFUSAL = _lazy("You cannot review a correction you proposed: another editor must.")
+
+
+def _correction_closed(request, correction, state: str):
+    labels = dict(CorrectionState.choices)
+    return _conflict(
+        request,
+        correction.message,
+        _(
+            "This correction is no longer waiting for approval (now: “%(state)s”). Open the message "
+            "again to see what is public now."
+        )
+        % {"state": labels.get(state, state)},
+    )
+
+
+def _decidable(request, correction):
+    """None when ``request.user`` may decide ``correction``; else the 403 page to answer."""
+    if access.can_decide_correction(request.user, correction):
+        return None
+    if access.is_proposer(request.user, correction) and has_capability(
+        request.user, roles.MESSAGE_REVIEW
+    ):
+        return forbidden(request, str(CORRECTION_REFUSAL))
+    return forbidden(request, _("Only editors approve or reject corrections."))
+
+
+@console_view
+@require_POST
+def correction_approve(request, pk):
+    """Publish a pending correction (reviewers other than its proposer)."""
+    correction = access.get_correction_for(request.user, pk)
+    refusal = _decidable(request, correction)
+    if refusal is not None:
+        return refusal
+    try:
+        actions.approve_correction(correction, by=request.user)
+    except SelfApproval:
+        return forbidden(request, str(CORRECTION_REFUSAL))
+    except CorrectionClosed as closed:
+        return _correction_closed(request, correction, closed.state)
+    except (Conflict, InvalidTransition):
+        return _conflict(request, correction.message)
+    flash.success(request, _("Correction approved and published."))
+    return redirect("console:message-detail", correction.message_id)
+
+
+@console_view
+@require_POST
+def correction_reject(request, pk):
+    """Turn a pending correction down with a reason; nothing public changes."""
+    correction = access.get_correction_for(request.user, pk)
+    refusal = _decidable(request, correction)
+    if refusal is not None:
+        return refusal
+    form = RejectCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.reject_correction(
+                correction, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except SelfApproval:
+            return forbidden(request, str(CORRECTION_REFUSAL))
+        except CorrectionClosed as closed:
+            return _correction_closed(request, correction, closed.state)
+        except Conflict:
+            return _conflict(request, correction.message)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            flash.success(request, _("Correction rejected: the proposer sees your reason."))
+            return redirect("console:message-detail", correction.message_id)
+    return _detail_error(request, correction.message, "reject-correction", form)
 
 
 # Review queue ----------------------------------------------------------------------------------
@@ -578,7 +725,8 @@ def _detail_error(request, message, action, form):
 @require_safe
 @requires(roles.MESSAGE_REVIEW, _lazy("Only editors review messages."))
 def review_queue(request):
-    """Submitted messages this user may review: never their own (four eyes)."""
+    """Submitted messages and proposed corrections this user may review: never their own
+    (four eyes)."""
     submitted = (
         Message.objects.filter(state=State.SUBMITTED)
         .select_related("author")
@@ -598,15 +746,41 @@ def review_queue(request):
                 "infos": sum(f.severity == guidelines.INFO for f in findings),
             }
         )
-    return render(request, "newsroom/review_queue.html", {"items": items})
+    return render(
+        request,
+        "newsroom/review_queue.html",
+        {"items": items, "corrections": list(_corrections_to_decide(request.user))},
+    )
+
+
+def _corrections_to_decide(user):
+    """Pending corrections of public messages that ``user`` may decide (not their own)."""
+    if not has_capability(user, roles.MESSAGE_REVIEW):
+        return []
+    pending = (
+        Correction.objects.filter(state=CorrectionState.PENDING, message__state__in=PUBLIC_STATES)
+        .exclude(proposed_by=user)
+        .select_related("proposed_by", "message")
+        .prefetch_related("message__versions")
+        .order_by("proposed_at", "pk")
+    )
+    return [c for c in pending if access.can_decide_correction(user, c)]
+
+
+def corrections_queue_size(user) -> int:
+    """How many pending corrections wait for ``user``'s decision."""
+    return len(_corrections_to_decide(user))
 
 
 def review_queue_size(user) -> int:
+    """Submitted messages ``user`` may review (corrections: ``corrections_queue_size``)."""
     if not has_capability(user, roles.MESSAGE_REVIEW):
         return 0
     return sum(
         1
-        for m in Message.objects.filter(state=State.SUBMITTED).only("pk", "author", "contributor_ids")
+        for m in Message.objects.filter(state=State.SUBMITTED).only(
+            "pk", "author", "contributor_ids"
+        )
         if access.can(user, m, "approve")
     )
 
@@ -616,7 +790,10 @@ def review_queue_size(user) -> int:
 
 @console_view
 @require_http_methods(["GET", "HEAD", "POST"])
-@requires(roles.GUIDELINES_MANAGE, _lazy("Only communication coaches and administrators keep the word lists."))
+@requires(
+    roles.GUIDELINES_MANAGE,
+    _lazy("Only communication coaches and administrators keep the word lists."),
+)
 def word_lists(request):
     lists = {(wl.language, wl.category): wl for wl in WordList.objects.all()}
     form = WordListsForm(request.POST or None, lists=lists)

@@ -27,7 +27,8 @@ class State(models.TextChoices):
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "submit": (frozenset({State.DRAFT}), State.SUBMITTED),
-    "withdraw": (frozenset({State.SUBMITTED}), State.DRAFT),
+    # Also from approved: a message approved for later (not yet scheduled) can be taken back.
+    "withdraw": (frozenset({State.SUBMITTED, State.APPROVED}), State.DRAFT),
     "reject": (frozenset({State.SUBMITTED}), State.DRAFT),
     "approve": (frozenset({State.SUBMITTED}), State.APPROVED),
     "schedule": (frozenset({State.APPROVED}), State.SCHEDULED),
@@ -77,9 +78,11 @@ def apply(message, action: str, *, by, reason: str = "", data: dict | None = Non
     from_state = message.state
     now = timezone.now()
     with transaction.atomic():
-        updated = type(message).objects.filter(
-            pk=message.pk, state=from_state, version=message.version
-        ).update(state=target, version=message.version + 1, updated_at=now, **fields)
+        updated = (
+            type(message)
+            .objects.filter(pk=message.pk, state=from_state, version=message.version)
+            .update(state=target, version=message.version + 1, updated_at=now, **fields)
+        )
         if updated != 1:
             raise Conflict(f"message {message.pk} was changed by someone else")
         message.state = target

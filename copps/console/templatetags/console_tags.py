@@ -82,7 +82,11 @@ def console_nav(context):
     # The longest matching prefix is the current section (the dashboard only on exact match).
     best = None
     for item in items:
-        matches = path == item["url"] if item["url"].rstrip("/") == "/console" else path.startswith(item["url"])
+        matches = (
+            path == item["url"]
+            if item["url"].rstrip("/") == "/console"
+            else path.startswith(item["url"])
+        )
         if matches and (best is None or len(item["url"]) > len(best["url"])):
             best = item
     if best is not None:

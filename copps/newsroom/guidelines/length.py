@@ -67,7 +67,9 @@ def check(content: Content) -> list[Finding]:
                     Finding(
                         "rendition_too_long",
                         WARNING,
-                        _("%(channel)s: even the signature and the link do not fit (%(n)s of %(limit)s).")
+                        _(
+                            "%(channel)s: even the signature and the link do not fit (%(n)s of %(limit)s)."
+                        )
                         % {"channel": spec.label, "n": r.length, "limit": r.limit},
                         version.language,
                         "signature",
@@ -78,7 +80,9 @@ def check(content: Content) -> list[Finding]:
                     Finding(
                         "shortened",
                         INFO,
-                        _("%(channel)s: shortened to %(n)s of %(limit)s, with a link to the full page.")
+                        _(
+                            "%(channel)s: shortened to %(n)s of %(limit)s, with a link to the full page."
+                        )
                         % {"channel": spec.label, "n": r.length, "limit": r.limit},
                         version.language,
                         "body",

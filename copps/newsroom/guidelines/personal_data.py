@@ -30,7 +30,14 @@ from .base import BLOCKING, WARNING, Content, Finding, fields_of
 
 _SEP = r"[-./\s]?"
 NRN_RE = regex.compile(
-    r"(?<!\d)(?<!\d[-./])\d{2}" + _SEP + r"\d{2}" + _SEP + r"\d{2}" + _SEP + r"\d{3}" + _SEP
+    r"(?<!\d)(?<!\d[-./])\d{2}"
+    + _SEP
+    + r"\d{2}"
+    + _SEP
+    + r"\d{2}"
+    + _SEP
+    + r"\d{3}"
+    + _SEP
     + r"\d{2}(?!\d)(?![-./]\d)"
 )
 IBAN_RE = regex.compile(
@@ -96,8 +103,16 @@ def check(content: Content) -> list[Finding]:
                 return all(b <= s or a >= e for s, e in taken)
 
             def add(
-                code, message, start, end, severity=BLOCKING,
-                *, language=version.language, field=field, text=text, taken=taken,
+                code,
+                message,
+                start,
+                end,
+                severity=BLOCKING,
+                *,
+                language=version.language,
+                field=field,
+                text=text,
+                taken=taken,
             ):
                 taken.append((start, end))
                 findings.append(
@@ -107,7 +122,12 @@ def check(content: Content) -> list[Finding]:
             for m in NRN_RE.finditer(text):
                 digits = _digits(m.group())
                 if nn.is_valid(digits):
-                    add("national_number", _("National register number: it identifies a citizen."), m.start(), m.end())
+                    add(
+                        "national_number",
+                        _("National register number: it identifies a citizen."),
+                        m.start(),
+                        m.end(),
+                    )
                 elif bis.is_valid(digits):
                     add("bis_number", _("BIS number: it identifies a person."), m.start(), m.end())
             for m in IBAN_RE.finditer(text):
@@ -124,14 +144,31 @@ def check(content: Content) -> list[Finding]:
                     add(
                         "service_phone_number",
                         _("Phone number of a service or company: check it is not a citizen's."),
-                        match.start, match.end, WARNING,
+                        match.start,
+                        match.end,
+                        WARNING,
                     )
                 else:
-                    add("phone_number", _("Phone number: only the force's own numbers may be published."), match.start, match.end)
+                    add(
+                        "phone_number",
+                        _("Phone number: only the force's own numbers may be published."),
+                        match.start,
+                        match.end,
+                    )
             for m in EMAIL_RE.finditer(text):
                 if free(m.start(), m.end()) and not is_own_email_domain(m.group(1)):
-                    add("email_address", _("E-mail address: only the force's own addresses may be published."), m.start(), m.end())
+                    add(
+                        "email_address",
+                        _("E-mail address: only the force's own addresses may be published."),
+                        m.start(),
+                        m.end(),
+                    )
             for m in PLATE_RE.finditer(text):
                 if free(m.start(), m.end()):
-                    add("licence_plate", _("Licence plate: it identifies a vehicle's owner."), m.start(), m.end())
+                    add(
+                        "licence_plate",
+                        _("Licence plate: it identifies a vehicle's owner."),
+                        m.start(),
+                        m.end(),
+                    )
     return findings

@@ -41,7 +41,9 @@ class Command(BaseCommand):
                     user, by=actions.CLI_ACTOR, name=options["name"], days=options["days"]
                 )
             except PermissionDenied:
-                raise CommandError(f"{user.username} may not hold API tokens (inactive?).") from None
+                raise CommandError(
+                    f"{user.username} may not hold API tokens (inactive?)."
+                ) from None
             except ValidationError as e:
                 raise CommandError(" ".join(e.messages)) from None
             expiry = token.expires_at.isoformat() if token.expires_at else "never"

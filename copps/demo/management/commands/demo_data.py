@@ -58,8 +58,12 @@ class Command(BaseCommand):
             for role in Role.values:
                 first, last, public = NAMES[role]
                 user = User(
-                    username=f"demo-{role}", role=role, first_name=first, last_name=last,
-                    display_name=public, email=f"demo-{role}@police.example",
+                    username=f"demo-{role}",
+                    role=role,
+                    first_name=first,
+                    last_name=last,
+                    display_name=public,
+                    email=f"demo-{role}@police.example",
                     area=areas["noord"] if role == Role.OFFICER else None,
                 )
                 user.set_password(password)
@@ -84,97 +88,294 @@ class Command(BaseCommand):
             actions.approve_message(msg, by=approver)
             return msg
 
-        publish(make(com, [
-            v("nl", "Nieuwe wijkagent voor Noord", "Vanaf maandag is inspecteur **Ahmed El Amrani** "
-              "de wijkagent voor Noord. Je vindt hem elke dinsdag van 14 tot 16 uur in het wijkkantoor "
-              "aan de Marktstraat.", "Maak kennis met je nieuwe wijkagent."),
-            v("fr", "Nouvel agent de quartier pour Noord", "À partir de lundi, l'inspecteur **Ahmed El "
-              "Amrani** est l'agent de quartier de Noord. Permanence chaque mardi de 14 à 16 heures au "
-              "bureau de quartier, Marktstraat.", "Faites connaissance avec votre agent de quartier."),
-        ], kind=Kind.NEIGHBOURHOOD, area=areas["noord"], channels=["web", "rss", "mastodon", "x"]), com)
+        publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Nieuwe wijkagent voor Noord",
+                        "Vanaf maandag is inspecteur **Ahmed El Amrani** "
+                        "de wijkagent voor Noord. Je vindt hem elke dinsdag van 14 tot 16 uur in het wijkkantoor "
+                        "aan de Marktstraat.",
+                        "Maak kennis met je nieuwe wijkagent.",
+                    ),
+                    v(
+                        "fr",
+                        "Nouvel agent de quartier pour Noord",
+                        "À partir de lundi, l'inspecteur **Ahmed El "
+                        "Amrani** est l'agent de quartier de Noord. Permanence chaque mardi de 14 à 16 heures au "
+                        "bureau de quartier, Marktstraat.",
+                        "Faites connaissance avec votre agent de quartier.",
+                    ),
+                ],
+                kind=Kind.NEIGHBOURHOOD,
+                area=areas["noord"],
+                channels=["web", "rss", "mastodon", "x"],
+            ),
+            com,
+        )
 
-        publish(make(com, [
-            v("nl", "Wegenwerken op de Brugsesteenweg", "Van 2 tot 20 december is de Brugsesteenweg "
-              "afgesloten tussen de rotonde en de Kerkstraat. Volg de omleiding via de Ringlaan.\n\n"
-              "* Fietsers kunnen door\n* Bussen rijden om"),
-            v("fr", "Travaux sur la Brugsesteenweg", "Du 2 au 20 décembre, la Brugsesteenweg est fermée "
-              "entre le rond-point et la Kerkstraat. Suivez la déviation par la Ringlaan."),
-        ], kind=Kind.TRAFFIC, audiences=["commuters", "residents"],
-            channels=["web", "rss", "x", "bluesky", "sms"]), com)
+        publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Wegenwerken op de Brugsesteenweg",
+                        "Van 2 tot 20 december is de Brugsesteenweg "
+                        "afgesloten tussen de rotonde en de Kerkstraat. Volg de omleiding via de Ringlaan.\n\n"
+                        "* Fietsers kunnen door\n* Bussen rijden om",
+                    ),
+                    v(
+                        "fr",
+                        "Travaux sur la Brugsesteenweg",
+                        "Du 2 au 20 décembre, la Brugsesteenweg est fermée "
+                        "entre le rond-point et la Kerkstraat. Suivez la déviation par la Ringlaan.",
+                    ),
+                ],
+                kind=Kind.TRAFFIC,
+                audiences=["commuters", "residents"],
+                channels=["web", "rss", "x", "bluesky", "sms"],
+            ),
+            com,
+        )
 
-        publish(make(com, [
-            v("nl", "Word inspecteur bij Politiezone Scheldeland", "We zoeken twintig nieuwe "
-              "inspecteurs. Kom naar onze infoavond op 15 januari om 19 uur in het politiehuis.",
-              "Infoavond op 15 januari."),
-            v("fr", "Devenez inspecteur dans la zone de police Scheldeland", "Nous recrutons vingt "
-              "inspecteurs. Venez à notre soirée d'information le 15 janvier à 19 heures."),
-        ], kind=Kind.RECRUITMENT, audiences=["youth"], channels=["web", "rss", "mastodon"]), com)
+        recruitment = publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Word inspecteur bij Politiezone Scheldeland",
+                        "We zoeken twintig nieuwe "
+                        "inspecteurs. Kom naar onze infoavond op 15 januari om 19 uur in het politiehuis.",
+                        "Infoavond op 15 januari.",
+                    ),
+                    v(
+                        "fr",
+                        "Devenez inspecteur dans la zone de police Scheldeland",
+                        "Nous recrutons vingt "
+                        "inspecteurs. Venez à notre soirée d'information le 15 janvier à 19 heures.",
+                    ),
+                ],
+                kind=Kind.RECRUITMENT,
+                audiences=["youth"],
+                channels=["web", "rss", "mastodon"],
+            ),
+            com,
+        )
 
-        corrected = publish(make(com, [
-            v("nl", "Preventieactie tegen woninginbraken", "Tijdens de donkere maanden komen onze "
-              "diefstalpreventieadviseurs gratis langs. Afspraak via het onthaal op woensdag."),
-            v("fr", "Action de prévention contre les cambriolages", "Pendant les mois sombres, nos "
-              "conseillers en prévention passent gratuitement chez vous."),
-        ], kind=Kind.PREVENTION, channels=["web", "rss"]), com)
-        actions.correct_message(corrected, by=ed, note="Afspraken kunnen elke werkdag, niet alleen "
-            "op woensdag.", versions=[
-            v("nl", "Preventieactie tegen woninginbraken", "Tijdens de donkere maanden komen onze "
-              "diefstalpreventieadviseurs gratis langs. Maak elke werkdag een afspraak via het "
-              "onthaal van het politiehuis."),
-        ])
+        corrected = publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Preventieactie tegen woninginbraken",
+                        "Tijdens de donkere maanden komen onze "
+                        "diefstalpreventieadviseurs gratis langs. Afspraak via het onthaal op woensdag.",
+                    ),
+                    v(
+                        "fr",
+                        "Action de prévention contre les cambriolages",
+                        "Pendant les mois sombres, nos "
+                        "conseillers en prévention passent gratuitement chez vous.",
+                    ),
+                ],
+                kind=Kind.PREVENTION,
+                channels=["web", "rss"],
+            ),
+            com,
+        )
+        # Four eyes on corrections too: the author proposes, an editor approves.
+        correction = actions.propose_correction(
+            corrected,
+            by=com,
+            note="Afspraken kunnen elke werkdag, niet alleen op woensdag.",
+            versions=[
+                v(
+                    "nl",
+                    "Preventieactie tegen woninginbraken",
+                    "Tijdens de donkere maanden komen onze "
+                    "diefstalpreventieadviseurs gratis langs. Maak elke werkdag een afspraak via het "
+                    "onthaal van het politiehuis.",
+                ),
+            ],
+        )
+        actions.approve_correction(correction, by=ed)
+        # One still waiting, so the review queue shows what a pending correction looks like.
+        actions.propose_correction(
+            recruitment,
+            by=com,
+            note="De infoavond is op 16 januari, niet op 15 januari.",
+            versions=[
+                v(
+                    "nl",
+                    "Word inspecteur bij Politiezone Scheldeland",
+                    "We zoeken twintig nieuwe "
+                    "inspecteurs. Kom naar onze infoavond op 16 januari om 19 uur in het politiehuis.",
+                    "Infoavond op 16 januari.",
+                ),
+            ],
+        )
 
-        retracted = publish(make(com, [
-            v("nl", "Evenement op de Grote Markt gaat door", "Het winterfeest gaat zaterdag door."),
-            v("fr", "L'événement sur la Grand-Place a lieu", "La fête d'hiver a lieu samedi."),
-        ], kind=Kind.NEWS, channels=["web", "rss"]), com)
-        actions.retract_message(retracted, by=ed, reason="Het evenement werd door de organisator "
-                                "afgelast; dit bericht klopte niet meer.")
+        retracted = publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Evenement op de Grote Markt gaat door",
+                        "Het winterfeest gaat zaterdag door.",
+                    ),
+                    v(
+                        "fr",
+                        "L'événement sur la Grand-Place a lieu",
+                        "La fête d'hiver a lieu samedi.",
+                    ),
+                ],
+                kind=Kind.NEWS,
+                channels=["web", "rss"],
+            ),
+            com,
+        )
+        actions.retract_message(
+            retracted,
+            by=ed,
+            reason="Het evenement werd door de organisator afgelast; dit bericht klopte niet meer.",
+        )
 
-        expired = publish(make(com, [
-            v("nl", "Verkeershinder door wielerwedstrijd", "Zondag is er hinder door de wielerwedstrijd."),
-        ], kind=Kind.TRAFFIC, channels=["web", "rss"]), com)
+        expired = publish(
+            make(
+                com,
+                [
+                    v(
+                        "nl",
+                        "Verkeershinder door wielerwedstrijd",
+                        "Zondag is er hinder door de wielerwedstrijd.",
+                    ),
+                ],
+                kind=Kind.TRAFFIC,
+                channels=["web", "rss"],
+            ),
+            com,
+        )
         type(expired).objects.filter(pk=expired.pk).update(expires_at=now - timedelta(minutes=1))
         actions.expire_due(now)
 
-        scheduled = make(com, [
-            v("nl", "Persbericht: jaarverslag 2026", "Het jaarverslag van de politiezone wordt "
-              "morgen voorgesteld.", "Morgen: ons jaarverslag."),
-            v("fr", "Communiqué : rapport annuel 2026", "Le rapport annuel de la zone sera présenté "
-              "demain."),
-        ], kind=Kind.NEWS, audiences=["press"], publish_at=now + timedelta(days=1),
-            channels=["web", "rss", "mastodon", "bluesky"])
+        scheduled = make(
+            com,
+            [
+                v(
+                    "nl",
+                    "Persbericht: jaarverslag 2026",
+                    "Het jaarverslag van de politiezone wordt morgen voorgesteld.",
+                    "Morgen: ons jaarverslag.",
+                ),
+                v(
+                    "fr",
+                    "Communiqué : rapport annuel 2026",
+                    "Le rapport annuel de la zone sera présenté demain.",
+                ),
+            ],
+            kind=Kind.NEWS,
+            audiences=["press"],
+            publish_at=now + timedelta(days=1),
+            channels=["web", "rss", "mastodon", "bluesky"],
+        )
         actions.submit_message(scheduled, by=com)
         actions.approve_message(scheduled, by=ed)
 
-        approved = make(com, [
-            v("nl", "Fietsmarkering op het plein", "Laat je fiets gratis graveren op zaterdag."),
-            v("fr", "Marquage de vélos sur la place", "Faites graver votre vélo gratuitement samedi."),
-        ], kind=Kind.PREVENTION, publish_at=now + timedelta(days=3))
+        approved = make(
+            com,
+            [
+                v(
+                    "nl",
+                    "Fietsmarkering op het plein",
+                    "Laat je fiets gratis graveren op zaterdag.",
+                ),
+                v(
+                    "fr",
+                    "Marquage de vélos sur la place",
+                    "Faites graver votre vélo gratuitement samedi.",
+                ),
+            ],
+            kind=Kind.PREVENTION,
+            publish_at=now + timedelta(days=3),
+        )
         actions.submit_message(approved, by=com)
         actions.approve_message(approved, by=ed)
         actions.unschedule_message(approved, by=ed)
 
-        submitted = make(officer, [
-            v("nl", "Spreekuur wijkagent verplaatst", "Het spreekuur van deze week gaat uitzonderlijk "
-              "door op woensdag.", ""),
-            v("fr", "Permanence de l'agent de quartier déplacée", "La permanence de cette semaine a "
-              "exceptionnellement lieu mercredi."),
-        ], kind=Kind.NEIGHBOURHOOD, area=areas["noord"], is_personal=True,
-            signature="Inspecteur Ahmed El Amrani, wijkagent Noord")
+        submitted = make(
+            officer,
+            [
+                v(
+                    "nl",
+                    "Spreekuur wijkagent verplaatst",
+                    "Het spreekuur van deze week gaat uitzonderlijk door op woensdag.",
+                    "",
+                ),
+                v(
+                    "fr",
+                    "Permanence de l'agent de quartier déplacée",
+                    "La permanence de cette semaine a exceptionnellement lieu mercredi.",
+                ),
+            ],
+            kind=Kind.NEIGHBOURHOOD,
+            area=areas["noord"],
+            is_personal=True,
+            signature="Inspecteur Ahmed El Amrani, wijkagent Noord",
+        )
         actions.submit_message(submitted, by=officer)
 
-        rejected = make(com, [
-            v("nl", "Oproep: wie zag iets?", "Wie zag iets bij de inbraak in de Stationsstraat?"),
-        ], kind=Kind.NEWS)
+        rejected = make(
+            com,
+            [
+                v(
+                    "nl",
+                    "Oproep: wie zag iets?",
+                    "Wie zag iets bij de inbraak in de Stationsstraat?",
+                ),
+            ],
+            kind=Kind.NEWS,
+        )
         actions.submit_message(rejected, by=com)
-        actions.reject_message(rejected, by=ed, reason="Een getuigenoproep moet via het parket; "
-                               "eerst de toelating van de magistraat vragen.")
+        actions.reject_message(
+            rejected,
+            by=ed,
+            reason="Een getuigenoproep moet via het parket; "
+            "eerst de toelating van de magistraat vragen.",
+        )
 
-        make(com, [
-            v("nl", "Concept: veilig winkelen tijdens de feestdagen", "Tips om zakkenrollers geen "
-              "kans te geven. Bel bij verdachte situaties 0470 12 34 56."),
-            v("fr", "Brouillon : faire ses achats en sécurité", "Des conseils contre les pickpockets."),
-        ], kind=Kind.PREVENTION, channels=["web", "rss", "x", "sms"])
+        make(
+            com,
+            [
+                v(
+                    "nl",
+                    "Concept: veilig winkelen tijdens de feestdagen",
+                    "Tips om zakkenrollers geen "
+                    "kans te geven. Bel bij verdachte situaties 0470 12 34 56.",
+                ),
+                v(
+                    "fr",
+                    "Brouillon : faire ses achats en sécurité",
+                    "Des conseils contre les pickpockets.",
+                ),
+            ],
+            kind=Kind.PREVENTION,
+            channels=["web", "rss", "x", "sms"],
+        )
 
-        make(admin, [v("fr", "Brouillon : exercice de crise", "Exercice de communication de crise "
-                       "prévu au printemps.")], kind=Kind.CRISIS)
+        make(
+            admin,
+            [
+                v(
+                    "fr",
+                    "Brouillon : exercice de crise",
+                    "Exercice de communication de crise prévu au printemps.",
+                )
+            ],
+            kind=Kind.CRISIS,
+        )

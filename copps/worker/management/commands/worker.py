@@ -29,7 +29,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--once", action="store_true",
+            "--once",
+            action="store_true",
             help="Run one round, then exit (for cron); the heartbeat is kept for /healthz.",
         )
         parser.add_argument(
@@ -43,7 +44,9 @@ class Command(BaseCommand):
         self.running = True
         restore = self._install_signal_handlers(worker_id)
         Heartbeat.objects.filter(seen_at__lt=timezone.now() - FORGET_DEAD_WORKERS_AFTER).delete()
-        Heartbeat.objects.update_or_create(worker_id=worker_id, defaults={"started_at": timezone.now()})
+        Heartbeat.objects.update_or_create(
+            worker_id=worker_id, defaults={"started_at": timezone.now()}
+        )
         logger.info("worker %s started", worker_id)
         done = 0
         try:
@@ -82,8 +85,14 @@ class Command(BaseCommand):
             ok = False
         try:
             Worker(
-                queue_names=["*"], interval=0, batch=True, backend_name="default",
-                startup_delay=False, max_tasks=50, worker_id=worker_id, excluded_queue_names=[],
+                queue_names=["*"],
+                interval=0,
+                batch=True,
+                backend_name="default",
+                startup_delay=False,
+                max_tasks=50,
+                worker_id=worker_id,
+                excluded_queue_names=[],
             ).run()
         except Exception:
             logger.exception("worker task round failed")
