@@ -170,8 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Languages: content may be written in any of these; the interface ships nl, fr and en
-# (German falls back to the English interface until its translation lands).
+# Languages: content may be written in any of these, and the interface is translated into each.
 LANGUAGE_CODE = envstr("COPPS_DEFAULT_LANGUAGE", "nl")
 LANGUAGES = [
     ("nl", _("Dutch")),

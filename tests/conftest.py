@@ -10,6 +10,19 @@ from copps.newsroom.actions import VersionInput
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def english_by_default(settings):
+    """Tests read English source strings: run them with English as the site's default language.
+
+    Pages under /nl/, /fr/, /de/ still speak their language; tests/test_i18n.py checks those.
+    """
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def area(db):
     return Area.objects.create(name="Noord", slug="noord")

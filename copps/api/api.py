@@ -164,7 +164,8 @@ def _on_permission_denied(request, exc: PermissionDenied):
 
 
 def _on_invalid_transition(request, exc: InvalidTransition):
-    detail = _("Cannot %(action)s a message that is %(state)s.") % {
+    # The state is given as its API code (the `state` field of messages), not a translated label.
+    detail = _("The action “%(action)s” is not possible on a message in state “%(state)s”.") % {
         "action": exc.action,
         "state": exc.state,
     }
