@@ -98,3 +98,27 @@ def test_the_console_sign_in_follows_the_browser_language(client):
     assert sign_in != "Sign in"
     response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr-BE,fr;q=0.9")
     assert sign_in in response.content.decode()
+
+
+def test_translation_functions_are_imported_under_names_the_extractor_knows():
+    """xgettext only finds _(), gettext(), gettext_lazy(), ngettext() and friends: a string
+    marked with an alias such as `_lazy()` would silently never be translated."""
+    import re
+
+    known = {
+        "_",
+        "gettext",
+        "gettext_lazy",
+        "ngettext",
+        "ngettext_lazy",
+        "pgettext",
+        "pgettext_lazy",
+    }
+    alias = re.compile(r"from django\.utils\.translation import .*?\b(\w*gettext\w*) as (\w+)")
+    code = Path(__file__).resolve().parent.parent / "copps"
+    offenders = []
+    for path in code.rglob("*.py"):
+        for match in alias.finditer(path.read_text()):
+            if match.group(2) not in known:
+                offenders.append(f"{path.relative_to(code)}: {match.group(0)}")
+    assert not offenders, offenders

@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from copps.accounts import roles
@@ -183,7 +183,7 @@ def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None,
 
 @console_view
 @require_http_methods(["GET", "HEAD", "POST"])
-@requires(roles.MESSAGE_CREATE, _lazy("Your role cannot write messages."))
+@requires(roles.MESSAGE_CREATE, gettext_lazy("Your role cannot write messages."))
 def message_new(request):
     if request.method != "POST":
         return _editor_page(request, MessageEditor(request.user))
@@ -406,15 +406,15 @@ def image_remove(request, pk, image_pk):
 
 
 ACTION_LABELS = {
-    "submit": _lazy("Submit for review"),
-    "withdraw": _lazy("Take back to draft"),
-    "approve": _lazy("Approve"),
-    "reject": _lazy("Send back to the author"),
-    "schedule": _lazy("Schedule"),
-    "unschedule": _lazy("Cancel the schedule"),
-    "publish": _lazy("Publish now"),
-    "correct": _lazy("Propose a correction"),
-    "retract": _lazy("Retract"),
+    "submit": gettext_lazy("Submit for review"),
+    "withdraw": gettext_lazy("Take back to draft"),
+    "approve": gettext_lazy("Approve"),
+    "reject": gettext_lazy("Send back to the author"),
+    "schedule": gettext_lazy("Schedule"),
+    "unschedule": gettext_lazy("Cancel the schedule"),
+    "publish": gettext_lazy("Publish now"),
+    "correct": gettext_lazy("Propose a correction"),
+    "retract": gettext_lazy("Retract"),
 }
 # The order of the buttons: the usual next step first, the undoing ones last.
 ACTION_ORDER = [
@@ -429,25 +429,25 @@ ACTION_ORDER = [
     "retract",
 ]
 AUDIT_LABELS = {
-    "message.create": _lazy("created the draft"),
-    "message.edit": _lazy("edited"),
-    "message.add_image": _lazy("added an image"),
-    "message.remove_image": _lazy("removed an image"),
-    "message.override_guidelines": _lazy("overrode blocking findings"),
-    "message.submit": _lazy("submitted for review"),
-    "message.withdraw": _lazy("took back to draft"),
-    "message.approve": _lazy("approved"),
-    "message.reject": _lazy("sent back"),
-    "message.schedule": _lazy("scheduled"),
-    "message.unschedule": _lazy("cancelled the schedule"),
-    "message.publish": _lazy("published"),
-    "message.correct": _lazy("published a correction"),
-    "message.propose_correction": _lazy("proposed a correction"),
-    "message.supersede_correction": _lazy("replaced a pending correction"),
-    "message.approve_correction": _lazy("approved a correction"),
-    "message.reject_correction": _lazy("rejected a correction"),
-    "message.retract": _lazy("retracted"),
-    "message.expire": _lazy("expired"),
+    "message.create": gettext_lazy("created the draft"),
+    "message.edit": gettext_lazy("edited"),
+    "message.add_image": gettext_lazy("added an image"),
+    "message.remove_image": gettext_lazy("removed an image"),
+    "message.override_guidelines": gettext_lazy("overrode blocking findings"),
+    "message.submit": gettext_lazy("submitted for review"),
+    "message.withdraw": gettext_lazy("took back to draft"),
+    "message.approve": gettext_lazy("approved"),
+    "message.reject": gettext_lazy("sent back"),
+    "message.schedule": gettext_lazy("scheduled"),
+    "message.unschedule": gettext_lazy("cancelled the schedule"),
+    "message.publish": gettext_lazy("published"),
+    "message.correct": gettext_lazy("published a correction"),
+    "message.propose_correction": gettext_lazy("proposed a correction"),
+    "message.supersede_correction": gettext_lazy("replaced a pending correction"),
+    "message.approve_correction": gettext_lazy("approved a correction"),
+    "message.reject_correction": gettext_lazy("rejected a correction"),
+    "message.retract": gettext_lazy("retracted"),
+    "message.expire": gettext_lazy("expired"),
 }
 
 
@@ -528,19 +528,19 @@ def message_detail(request, pk):
 
 
 REFUSALS = {
-    "approve": _lazy("You cannot approve your own message: another editor must."),
-    "reject": _lazy("You cannot reject your own message: another editor must."),
+    "approve": gettext_lazy("You cannot approve your own message: another editor must."),
+    "reject": gettext_lazy("You cannot reject your own message: another editor must."),
 }
 DONE = {
-    "submit": _lazy("Submitted for review."),
-    "withdraw": _lazy("Withdrawn: the message is a draft again."),
-    "approve": _lazy("Approved."),
-    "reject": _lazy("Rejected: the author sees your reason on the draft."),
-    "schedule": _lazy("Scheduled."),
-    "unschedule": _lazy("No longer scheduled."),
-    "publish": _lazy("Published."),
-    "correct": _lazy("Correction proposed: it goes public once another editor approves it."),
-    "retract": _lazy("Retracted."),
+    "submit": gettext_lazy("Submitted for review."),
+    "withdraw": gettext_lazy("Withdrawn: the message is a draft again."),
+    "approve": gettext_lazy("Approved."),
+    "reject": gettext_lazy("Rejected: the author sees your reason on the draft."),
+    "schedule": gettext_lazy("Scheduled."),
+    "unschedule": gettext_lazy("No longer scheduled."),
+    "publish": gettext_lazy("Published."),
+    "correct": gettext_lazy("Correction proposed: it goes public once another editor approves it."),
+    "retract": gettext_lazy("Retracted."),
 }
 
 
@@ -643,7 +643,7 @@ def _correction_blocked(request, message, form, findings):
 # Corrections: approve / reject -----------------------------------------------------------------
 
 
-CORRECTION_REFUSAL = _lazy("You cannot review a correction you proposed: another editor must.")
+CORRECTION_REFUSAL = gettext_lazy("You cannot review a correction you proposed: another editor must.")
 
 
 def _correction_closed(request, correction, state: str):
@@ -723,7 +723,7 @@ def correction_reject(request, pk):
 
 @console_view
 @require_safe
-@requires(roles.MESSAGE_REVIEW, _lazy("Only editors review messages."))
+@requires(roles.MESSAGE_REVIEW, gettext_lazy("Only editors review messages."))
 def review_queue(request):
     """Submitted messages and proposed corrections this user may review: never their own
     (four eyes)."""
@@ -792,7 +792,7 @@ def review_queue_size(user) -> int:
 @require_http_methods(["GET", "HEAD", "POST"])
 @requires(
     roles.GUIDELINES_MANAGE,
-    _lazy("Only communication coaches and administrators keep the word lists."),
+    gettext_lazy("Only communication coaches and administrators keep the word lists."),
 )
 def word_lists(request):
     lists = {(wl.language, wl.category): wl for wl in WordList.objects.all()}
