@@ -220,6 +220,10 @@ if PRODUCTION:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
+# Reverse proxies whose X-Forwarded-For we believe (addresses or networks); empty: trust none.
+# See copps/lib/clientip.py for the model.
+COPPS_TRUSTED_PROXIES = envlist("COPPS_TRUSTED_PROXIES", "")
+
 # Login throttling: this many failures per username (or per client) within the window lock it.
 COPPS_LOGIN_MAX_FAILURES = envint("COPPS_LOGIN_MAX_FAILURES", 5)
 COPPS_LOGIN_WINDOW_SECONDS = envint("COPPS_LOGIN_WINDOW_SECONDS", 15 * 60)

@@ -42,12 +42,10 @@ class LoginKeys:
     Only keyed hashes are ever stored (HMAC-SHA-256 with SECRET_KEY), never the username or the
     address in clear.
 
-    The client address is ``REMOTE_ADDR`` and nothing else. ``X-Forwarded-For`` is not trusted:
-    anyone can send it, so trusting it would let an attacker pick a fresh "address" per guess.
-    Behind a reverse proxy, the proxy layer must put the real client address into
-    ``REMOTE_ADDR`` (gunicorn: ``--forwarded-allow-ips=<proxy address>`` with the proxy setting
-    ``X-Forwarded-For``; see docs/deployment.md). Without that, every client shares the proxy's
-    address and the per-client limit applies to all of them together.
+    The client address comes from ``copps.lib.clientip.client_address``: ``REMOTE_ADDR`` unless
+    the peer is one of ``COPPS_TRUSTED_PROXIES``, and then the right-most address in
+    ``X-Forwarded-For`` that is not a trusted proxy. A forwarding header from anyone else is
+    ignored: trusting it would let an attacker pick a fresh "address" per guess.
     """
 
     user: str

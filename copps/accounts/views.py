@@ -24,6 +24,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from copps.lib.clientip import client_address
+
 from . import actions, roles, totp
 from .actions import LoginKeys
 from .forms import CodeForm, LoginForm, TokenForm, UserChangeForm, UserCreateForm
@@ -39,8 +41,8 @@ VERIFIED_KEY = "2fa_verified"
 
 
 def _client_addr(request: HttpRequest) -> str:
-    """REMOTE_ADDR only; X-Forwarded-For is never trusted (see ``actions.LoginKeys``)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The client address under the explicit proxy trust model (copps.lib.clientip)."""
+    return client_address(request)
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:

@@ -643,7 +643,9 @@ def _correction_blocked(request, message, form, findings):
 # Corrections: approve / reject -----------------------------------------------------------------
 
 
-CORRECTION_REFUSAL = gettext_lazy("You cannot review a correction you proposed: another editor must.")
+CORRECTION_REFUSAL = gettext_lazy(
+    "You cannot review a correction you proposed: another editor must."
+)
 
 
 def _correction_closed(request, correction, state: str):
