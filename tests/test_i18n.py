@@ -122,3 +122,24 @@ def test_translation_functions_are_imported_under_names_the_extractor_knows():
             if match.group(2) not in known:
                 offenders.append(f"{path.relative_to(code)}: {match.group(0)}")
     assert not offenders, offenders
+
+
+@pytest.mark.django_db
+def test_the_console_shows_each_message_in_the_readers_language_when_it_has_one(
+    client, communicator
+):
+    from copps.newsroom import actions
+    from copps.newsroom.actions import VersionInput
+
+    actions.create_message(
+        by=communicator,
+        versions=[
+            VersionInput("nl", "Wegenwerken in het centrum", "Tekst."),
+            VersionInput("fr", "Travaux au centre-ville", "Texte."),
+        ],
+    )
+    client.force_login(communicator)
+    french = client.get("/console/messages/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Travaux au centre-ville" in french and "Wegenwerken in het centrum" not in french
+    dutch = client.get("/console/messages/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Wegenwerken in het centrum" in dutch and "Travaux au centre-ville" not in dutch

@@ -92,7 +92,7 @@ class Message(models.Model):
         indexes = [models.Index(fields=["state", "published_at"])]
 
     def __str__(self) -> str:
-        version = self.primary_version()
+        version = self.display_version()
         return version.title if version else f"#{self.pk}"
 
     # Language versions -------------------------------------------------------------------
@@ -105,6 +105,12 @@ class Message(models.Model):
     def primary_version(self) -> "MessageVersion | None":
         versions = self.versions_list()
         return versions[0] if versions else None
+
+    def display_version(self) -> "MessageVersion | None":
+        """The version in the active interface language when there is one, else the first."""
+        from django.utils.translation import get_language
+
+        return self.version_for(get_language() or settings.LANGUAGE_CODE)
 
     def version_for(self, language: str) -> "MessageVersion | None":
         versions = self.versions_list()
