@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +93,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "copps.accounts.middleware.PrivateNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -121,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "copps.public.context_processors.site",
             ],
         },
@@ -212,6 +216,23 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy: the public site ships no JavaScript and the console only the vendored
+# htmx, so scripts, styles and images come from this origin only; no plugins, no <base>, no
+# framing, forms post here only. Views that need an inline <style> (Django's CSRF failure page)
+# get a per-response nonce. htmx inserts one fixed <style> for its request indicator: it is
+# allowed by its hash (copps/console/static/console/htmx.min.js 2.0.x; a different text would
+# only lose that indicator style, and tests/e2e/test_csp.py would report the violation).
+HTMX_INDICATOR_STYLE_HASH = "'sha256-faU7yAF8NxuMTNEwVmBz+VcYeIoBQ2EMHW3WaVxCvnk='"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE, HTMX_INDICATOR_STYLE_HASH],
+    "img-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = envbool("COOKIES_SECURE", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -219,6 +240,8 @@ if PRODUCTION:
     if envbool("BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+    # Browsers remember to use HTTPS only (sent on HTTPS responses only); 0 switches it off.
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
 
 # Reverse proxies whose X-Forwarded-For we believe (addresses or networks); empty: trust none.
 # See copps/lib/clientip.py for the model.
@@ -242,10 +265,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # A request for a host name we do not serve is a 400 for the client, not an error with a
+        # traceback for us (anyone can send them by the thousand).
+        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
         # The batch worker logs every empty poll at INFO: too chatty for a loop that runs each second.
         "django_tasks_db": {"level": "WARNING"},
     },

@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.views.debug import SafeExceptionReporterFilter
 
 from copps.accounts import actions, totp
 from copps.accounts.models import LoginFailure, TOTPDevice
@@ -110,6 +111,25 @@ def test_it_refuses_an_open_redirect_in_next(client, communicator, evil):
     response = post_login(client, "alice", next=evil)
     assert response.status_code == 302
     assert response["Location"] == home_url()
+
+
+@pytest.mark.parametrize("odd", ["console", "%ff%fe", "accounts:logout", "..", "?x=1"])
+def test_a_next_that_is_not_a_path_is_ignored_not_a_crash(client, communicator, odd):
+    # redirect() would take a bare word for a URL name and crash (500) reversing it.
+    response = post_login(client, "alice", next=odd)
+    assert response.status_code == 302
+    assert response["Location"] == home_url()
+    client.logout()
+    client.force_login(communicator)
+    response = client.get(LOGIN + "?next=" + odd)
+    assert response.status_code == 302 and response["Location"] == home_url()
+
+
+def test_a_next_that_is_not_a_path_is_ignored_after_the_code_step(client, editor):
+    device = make_device(editor)
+    post_login(client, "bob", next="console")
+    response = client.post(CODE, {"code": totp.code_for(device.secret)})
+    assert response.status_code == 302 and response["Location"] == home_url()
 
 
 def test_the_next_from_the_query_string_survives_the_login_form(client, communicator):
@@ -378,6 +398,26 @@ def test_setting_up_refuses_a_wrong_code(client, communicator):
     assert not communicator.has_2fa
 
 
+def test_a_set_up_secret_left_unconfirmed_is_replaced_after_half_an_hour(client, communicator):
+    # Whoever once saw the set-up page (a phished password) must not know the secret the real
+    # user confirms later.
+    client.force_login(communicator)
+    client.get("/accounts/2fa/setup/")
+    first = TOTPDevice.objects.get(user=communicator).secret
+    client.get("/accounts/2fa/setup/")
+    assert TOTPDevice.objects.get(user=communicator).secret == first  # a reload keeps it
+    TOTPDevice.objects.filter(user=communicator).update(
+        created_at=timezone.now() - timedelta(seconds=actions.SETUP_SECRET_SECONDS + 1)
+    )
+    html = client.get("/accounts/2fa/setup/").content.decode()
+    fresh = TOTPDevice.objects.get(user=communicator).secret
+    assert fresh != first and totp.grouped(fresh) in html
+    response = client.post("/accounts/2fa/setup/", {"code": totp.code_for(first)})
+    assert response.status_code == 200 and not communicator.has_2fa
+    response = client.post("/accounts/2fa/setup/", {"code": totp.code_for(fresh)})
+    assert response.status_code == 302 and communicator.has_2fa
+
+
 def test_the_two_factor_pages_need_a_signed_in_user(client, db):
     for url in ("/accounts/2fa/setup/", "/accounts/2fa/verify/", "/accounts/2fa/disable/"):
         response = client.get(url)
@@ -408,6 +448,31 @@ def test_verifying_a_session_sets_the_flag_and_refuses_a_replayed_code(client, e
     response = other.post("/accounts/2fa/verify/", {"code": code})
     assert response.status_code == 200
     assert not other.session.get("2fa_verified")
+
+
+def test_verifying_with_a_next_that_is_not_a_path_lands_on_the_console(client, editor):
+    device = make_device(editor)
+    client.force_login(editor)
+    response = client.post(
+        "/accounts/2fa/verify/", {"code": totp.code_for(device.secret), "next": "console"}
+    )
+    assert response.status_code == 302 and response["Location"] == home_url()
+
+
+@pytest.mark.parametrize(
+    "path", [CODE, "/accounts/2fa/setup/", "/accounts/2fa/verify/", "/accounts/2fa/disable/"]
+)
+def test_codes_are_hidden_from_error_reports(client, editor, path):
+    make_device(editor)
+    if path == CODE:
+        post_login(client, "bob")
+    else:
+        client.force_login(editor)
+    response = client.post(path, {"code": "123456"})
+    request = response.wsgi_request
+    assert "code" in request.sensitive_post_parameters
+    report = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert report["code"] != "123456"
 
 
 def test_two_requests_racing_with_one_code_let_only_one_through(editor):
@@ -443,6 +508,19 @@ def test_an_administrator_with_an_unverified_session_is_sent_to_verify(client, a
 
 
 @override_settings(COPPS_REQUIRE_2FA=True)
+def test_the_two_factor_guard_holds_when_copps_runs_under_a_path_prefix(client, admin_user):
+    # Behind a proxy mounting copps at /copps/, request.path is "/copps/console/...".
+    make_device(admin_user)
+    client.force_login(admin_user)
+    for url in ("/console/", "/accounts/tokens/", "/accounts/users/"):
+        response = client.get(url, SCRIPT_NAME="/copps")
+        assert response.status_code == 302, url
+        assert "/accounts/2fa/verify/" in response["Location"]
+    client.post("/accounts/tokens/", {"name": "x"}, SCRIPT_NAME="/copps")
+    assert not admin_user.api_tokens.exists()
+
+
+@override_settings(COPPS_REQUIRE_2FA=True)
 def test_an_editor_who_signed_in_with_a_code_uses_the_console(client, editor):
     device = make_device(editor)
     post_login(client, "bob")
@@ -468,3 +546,60 @@ def test_the_sign_in_and_two_factor_pages_stay_reachable_when_required(client, e
     client.force_login(editor)
     assert client.get("/accounts/2fa/setup/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 302
+
+
+# Changing one's own password -------------------------------------------------------------------
+
+
+def test_a_user_changes_their_password_with_the_current_one(client, communicator):
+    from copps.audit.models import AuditRecord
+
+    client.force_login(communicator)
+    new = "a much longer pass phrase 2026"
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password": new, "new_password_again": new},
+    )
+    assert response.status_code == 302
+    communicator.refresh_from_db()
+    assert communicator.check_password(new)
+    assert client.get("/console/").status_code == 200  # still signed in
+    record = AuditRecord.objects.filter(action="accounts.password_change").get()
+    assert record.actor == communicator.username and new not in str(record.data)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "again", "field"),
+    [
+        (
+            "wrong password",
+            "a much longer pass phrase 2026",
+            "a much longer pass phrase 2026",
+            "old_password",
+        ),
+        (PASSWORD, "short", "short", "new_password"),
+        (
+            PASSWORD,
+            "a much longer pass phrase 2026",
+            "something else entirely 2026",
+            "new_password_again",
+        ),
+    ],
+)
+def test_a_wrong_current_password_or_a_weak_new_one_is_refused(
+    client, communicator, old, new, again, field
+):
+    client.force_login(communicator)
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": old, "new_password": new, "new_password_again": again},
+    )
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    communicator.refresh_from_db()
+    assert communicator.check_password(PASSWORD)
+
+
+def test_the_password_page_needs_a_sign_in(client, db):
+    response = client.get("/accounts/password/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from copps.accounts.models import ApiToken
+from copps.accounts import totp
+from copps.accounts.models import ApiToken, TOTPDevice
 from copps.accounts.roles import Role
 from copps.audit.models import AuditRecord
 from copps.newsroom import actions
@@ -147,6 +148,56 @@ def test_me_says_who_the_token_belongs_to(api, editor):
     assert body["username"] == editor.username
     assert body["role"] == Role.EDITOR
     assert "message.review" in body["capabilities"]
+
+
+def test_a_token_of_a_role_that_needs_two_factor_is_refused_until_the_user_has_it(
+    api, communicator, settings
+):
+    # A communicator mints a token (no second factor needed), then is promoted to editor: the
+    # token must not carry editor rights past the second factor the console demands.
+    settings.COPPS_REQUIRE_2FA = True
+    client = api(communicator)
+    assert client.get("/api/v1/me").status_code == 200
+    communicator.role = Role.EDITOR
+    communicator.save()
+    response = client.get("/api/v1/me")
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Set up two-factor authentication"
+    assert client.post("/api/v1/messages", {"title": "T", "body": "B"}).status_code == 403
+
+    TOTPDevice.objects.create(user=communicator, secret=totp.new_secret(), confirmed=True)
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_without_the_two_factor_requirement_an_editor_token_works_without_a_device(
+    api, editor, settings
+):
+    settings.COPPS_REQUIRE_2FA = False
+    assert api(editor).get("/api/v1/me").status_code == 200
+
+
+def test_api_answers_are_never_cached(api, editor):
+    client = api(editor)
+    for response in (client.get("/api/v1/me"), ApiClient(None).get("/api/v1/me")):
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+
+def test_refusals_speak_the_language_of_the_request(api, communicator):
+    message_id = (
+        api(communicator)
+        .post("/api/v1/messages", {"title": "T", "body": "B", "language": "nl"})
+        .json()["id"]
+    )
+    for language, detail in [
+        ("fr", "Votre rôle ne permet pas de consulter le journal d’audit."),
+        ("de", "Ihre Rolle darf das Prüfprotokoll nicht lesen."),
+    ]:
+        response = api(communicator).get(
+            f"/api/v1/messages/{message_id}/audit", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 403
+        assert response.json()["detail"] == detail
 
 
 # Creating ------------------------------------------------------------------------------------

@@ -817,10 +817,13 @@ def test_the_audit_trail_shows_who_when_and_the_reason(client, editor, submitted
 # Review queue ----------------------------------------------------------------------------------
 
 
-def test_the_review_queue_summarises_findings(login, editor, make_message, communicator):
+def test_the_review_queue_summarises_findings(
+    login, editor, second_editor, make_message, communicator
+):
     message = make_message(communicator, body="Zie ook 1-ABC-123.")
     actions.submit_message(message, by=editor, override_reason="Plaat van een dienstwagen.")
-    response = login(editor).get(reverse("console:review"))
+    # The editor who sent it in (overriding a finding) is not its reviewer: another editor is.
+    response = login(second_editor).get(reverse("console:review"))
     item = response.context["items"][0]
     assert item["message"] == message and item["blocking"] == 1
     assert b"1 blocking" in response.content
@@ -878,3 +881,133 @@ def test_word_lists_keep_the_lists_that_were_not_touched(login, admin_user):
     after = {(w.language, w.category): w.updated_at for w in WordList.objects.all()}
     changed = {key for key in after if before.get(key) != after[key]}
     assert changed == {("fr", "discriminatory")}
+
+
+# Live check and submit agree; pages run a fixed number of queries -----------------------------
+
+
+def test_the_live_check_of_a_saved_draft_measures_the_links_the_submit_check_measures(
+    login, communicator, make_message
+):
+    from django.conf import settings
+
+    from copps.newsroom.actions import VersionInput
+
+    title = "Fietsdiefstal"
+    message = make_message(communicator, title=title, channels=["web", "bluesky"])
+    link = message.permalink("nl")
+    assert "/00000-" not in link and len(str(message.pk)) < 5
+    # A teaser that fills a Bluesky post exactly with the real link (300 graphemes), so a
+    # stand-in link of another length would cut it.
+    room = 300 - len(title) - len("\n\n") - len("\n") - len(link)
+    teaser = ("woord " * 80)[: room - 1].rstrip() + "."
+    teaser = teaser + "x" * (room - len(teaser))
+    assert len(teaser) == room and settings.SITE_URL in link
+    actions.update_message(
+        message, by=communicator, versions=[VersionInput("nl", title, "Tekst.", teaser)]
+    )
+    on_submit = sorted((f.code, f.language) for f in actions.findings_for(message))
+    response = login(communicator).post(
+        reverse("console:message-check-existing", args=[message.pk]),
+        editor_data(
+            **{
+                "channels": ["web", "bluesky"],
+                "nl-title": title,
+                "nl-teaser": teaser,
+                "nl-body": "Tekst.",
+                "version": message.version,
+            }
+        ),
+    )
+    live = response.context["live"]
+    assert sorted((f.code, f.language) for f in live["findings"]) == on_submit
+    assert "shortened" not in [code for code, _lang in on_submit]
+    bluesky = next(r for r in live["renditions"] if r.channel == "bluesky")
+    assert bluesky.length == 300 and not bluesky.truncated and bluesky.text.endswith(link)
+
+
+def _many_messages(n, communicator, editor, make_message):
+    from copps.newsroom.actions import VersionInput
+
+    for i in range(n):
+        m = make_message(communicator, title=f"Bericht {i}", channels=["web", "x", "sms"])
+        actions.submit_message(m, by=communicator)
+        if i % 2:
+            actions.approve_message(m, by=editor)
+            actions.propose_correction(
+                m, by=communicator, note="Juister.", versions=[VersionInput("nl", "Nieuw", "Ok.")]
+            )
+
+
+@pytest.mark.parametrize("url_name", ["console:home", "console:message-list", "console:review"])
+def test_console_lists_run_a_fixed_number_of_queries(
+    url_name,
+    login,
+    communicator,
+    editor,
+    second_editor,
+    make_message,
+    django_assert_max_num_queries,
+):
+    _many_messages(12, communicator, editor, make_message)
+    client = login(second_editor)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    if url_name == "console:review":
+        assert len(response.context["items"]) == 6 and len(response.context["corrections"]) == 6
+
+
+def test_the_message_page_reads_versions_and_images_once(
+    login, communicator, editor, second_editor, make_message, django_assert_max_num_queries
+):
+    from copps.newsroom.actions import VersionInput
+
+    message = make_message(communicator, channels=["web", "rss", "x", "mastodon", "sms"])
+    actions.update_message(
+        message,
+        by=communicator,
+        versions=[VersionInput("nl", "Titel", "Tekst."), VersionInput("fr", "Titre", "Texte.")],
+    )
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    actions.propose_correction(
+        message, by=communicator, note="Juister.", versions=[VersionInput("nl", "Nieuw", "Ok.")]
+    )
+    client = login(second_editor)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("console:message-detail", args=[message.pk]))
+    assert response.status_code == 200 and response.context["pending_correction"]
+
+
+def test_each_limited_channel_shows_its_own_count_even_when_the_text_is_the_same(
+    login, communicator, db
+):
+    body = "Kort 😀"  # fits everywhere: every channel carries the same text
+    response = login(communicator).post(
+        reverse("console:message-check"),
+        editor_data(**{"nl-body": body, "channels": ["web", "rss", "x", "sms"]}),
+    )
+    groups = {g["label"]: g["r"] for g in response.context["live"]["rendition_groups"]}
+    assert set(groups) == {"Website, RSS/Atom feeds", "X", "SMS"}
+    text = groups["X"].text
+    assert groups["Website, RSS/Atom feeds"].text == text and groups["SMS"].text == text
+    assert groups["X"].length == len(text) + 1  # the emoji weighs 2 on X
+    assert groups["SMS"].encoding == "UCS-2" and groups["SMS"].segments == 1
+    body = response.content.decode()
+    assert "UCS-2, 1 segment" in body
+
+
+def test_approving_a_message_whose_end_has_passed_answers_with_the_reason_not_a_publication(
+    login, make_message, communicator, editor
+):
+    message = make_message(communicator, expires_at=timezone.now() - timedelta(minutes=1))
+    actions.submit_message(message, by=communicator)
+    response = login(editor).post(
+        reverse("console:message-action", args=[message.pk, "approve"]),
+        {"approve-version": message.version},
+    )
+    assert response.status_code == 400
+    assert "The end must come after the publication time." in response.content.decode()
+    message.refresh_from_db()
+    assert message.state == State.SUBMITTED and message.published_at is None

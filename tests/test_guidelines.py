@@ -357,3 +357,29 @@ def test_findings_are_sorted_blocking_first(word_lists):
     assert severities == sorted(severities, key=[BLOCKING, WARNING, INFO].index)
     assert severities[0] == BLOCKING and INFO in severities
     assert guidelines.has_blocking(guidelines.check(c))
+
+
+# Speed: word lists and patterns are not rebuilt for every check ---------------------------------
+
+
+def test_the_word_lists_are_compiled_once_not_on_every_check(word_lists, monkeypatch):
+    words._compile_rows.cache_clear()  # other tests may have compiled the same lists before
+    words.check(content("een idioot"))  # compiles the current lists
+    built = []
+    real = words.term_pattern
+    monkeypatch.setattr(words, "term_pattern", lambda term: built.append(term) or real(term))
+    for _ in range(3):
+        assert [f.code for f in words.check(content("een idioot"))] == ["offensive_term"]
+    assert built == []
+    WordList.objects.filter(language="nl", category="offensive").update(terms="sukkel")
+    assert [f.code for f in words.check(content("een sukkel"))] == ["offensive_term"]
+    assert built  # a changed list is compiled again, whoever changed it
+
+
+def test_checks_inside_a_pinned_block_read_the_word_lists_once(
+    word_lists, django_assert_num_queries
+):
+    with guidelines.pinned_word_lists():
+        with django_assert_num_queries(0):
+            for _ in range(5):
+                assert words.check(content("een idioot"))

@@ -224,3 +224,63 @@ def test_only_someone_who_may_edit_the_draft_adds_an_image(draft, make_user):
     stranger = make_user("communicator", "eve")
     with pytest.raises(PermissionDenied):
         actions.add_image(draft, by=stranger, upload=upload(png_bytes(), "x.png"), alt_text="Fiets")
+
+
+# Four eyes and transactions --------------------------------------------------------------------
+
+
+def test_an_editor_who_adds_an_image_to_someone_elses_draft_cannot_approve_it(
+    draft, communicator, editor, second_editor
+):
+    actions.add_image(draft, by=editor, upload=upload(png_bytes(), "a.png"), alt_text="Een fiets")
+    actions.submit_message(draft, by=communicator)
+    with pytest.raises(actions.SelfApproval):
+        actions.approve_message(draft, by=editor)
+    actions.approve_message(draft, by=second_editor)
+    assert draft.state == "published"
+
+
+def test_no_image_is_added_to_a_message_submitted_meanwhile(draft, communicator):
+    from copps.newsroom.models import Message, MessageImage
+
+    stale = Message.objects.get(pk=draft.pk)
+    actions.submit_message(draft, by=communicator)
+    with pytest.raises(actions.Conflict):
+        actions.add_image(stale, by=communicator, upload=upload(png_bytes(), "a.png"), alt_text="x")
+    assert not MessageImage.objects.exists()
+
+
+def test_a_removal_that_rolls_back_keeps_the_file(
+    draft, communicator, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    image = actions.add_image(
+        draft, by=communicator, upload=upload(png_bytes(), "a.png"), alt_text="Een fiets"
+    )
+    storage, name = image.file.storage, image.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            actions.remove_image(image, by=communicator)
+            raise RuntimeError("something later in the same transaction fails")
+    assert storage.exists(name)
+    assert draft.images.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.remove_image(draft.images.get(), by=communicator)
+        assert storage.exists(name)  # not before the commit
+    assert not storage.exists(name)
+
+
+def test_a_stale_copy_saved_by_the_author_keeps_whoever_added_an_image_a_contributor(
+    draft, communicator, editor
+):
+    from copps.newsroom.models import Message
+
+    read_before = Message.objects.get(pk=draft.pk)
+    actions.add_image(draft, by=editor, upload=upload(png_bytes(), "a.png"), alt_text="Een fiets")
+    actions.update_message(read_before, by=communicator, signature="Sanne")
+    actions.submit_message(read_before, by=communicator)
+    read_before.refresh_from_db()
+    assert editor.pk in read_before.contributor_ids
+    with pytest.raises(actions.SelfApproval):
+        actions.approve_message(read_before, by=editor)

@@ -103,3 +103,12 @@ def test_plain_text_keeps_a_links_address():
 
 def test_plain_text_never_carries_a_script():
     assert markdown_to_text("<script>alert(1)</script>Hallo") == "Hallo"
+
+
+def test_one_texts_footnotes_and_link_references_never_leak_into_the_next():
+    from copps.newsroom.markup import render_markdown
+
+    first = render_markdown("Tekst[^1]\n\n[^1]: een voetnoot\n\n[plan]: https://a.example/")
+    assert "een voetnoot" in first
+    second = render_markdown("Nog[^1] en [plan]")
+    assert "voetnoot" not in second and "a.example" not in second

@@ -71,3 +71,56 @@ def test_a_malformed_boolean_is_refused_loudly(tmp_path):
     result = run(COPPS_VAR_DIR=str(tmp_path), DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+REQUEST_PROBE = """
+import django; django.setup()
+from django.test import Client
+response = Client().get("/robots.txt", secure=True, HTTP_HOST={host!r})
+print(response.status_code, response.headers.get("Strict-Transport-Security", "-"))
+"""
+
+
+def run_request(host: str, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "COPPS_MODE", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")
+    }
+    clean.update(DJANGO_SETTINGS_MODULE="copps.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", REQUEST_PROBE.format(host=host)],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def production(tmp_path, **env):
+    return dict(
+        COPPS_VAR_DIR=str(tmp_path),
+        COPPS_MODE="production",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="www.police.example",
+        **env,
+    )
+
+
+def test_production_tells_browsers_to_keep_to_https(tmp_path):
+    result = run_request("www.police.example", **production(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "max-age=31536000"]
+
+
+def test_hsts_can_be_switched_off_for_a_site_not_yet_fully_on_https(tmp_path):
+    result = run_request("www.police.example", **production(tmp_path, SECURE_HSTS_SECONDS="0"))
+    assert result.stdout.split() == ["200", "-"]
+
+
+def test_a_foreign_host_name_is_a_400_without_a_traceback_in_the_log(tmp_path):
+    # Anyone can send these by the thousand: no ERROR with a traceback per request.
+    result = run_request("evil.example", **production(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "400"
+    assert "Traceback" not in result.stderr and "DisallowedHost" not in result.stderr

@@ -113,3 +113,35 @@ def test_tick_keeps_login_failures_inside_the_throttling_window(db):
     recent = LoginFailure.objects.create(key="k", at=timezone.now())
     assert jobs.tick()["login_failures_deleted"] == 0
     assert LoginFailure.objects.filter(pk=recent.pk).exists()
+
+
+def test_one_message_that_fails_to_publish_does_not_hold_back_the_others(
+    make_message, communicator, editor, monkeypatch, caplog
+):
+    now = timezone.now()
+    messages = []
+    for title in ("Eerste bericht", "Tweede bericht"):
+        message = make_message(communicator, title=title, publish_at=now + timedelta(hours=1))
+        actions.submit_message(message, by=communicator)
+        actions.approve_message(message, by=editor)
+        messages.append(message)
+    first, second = messages
+    real = actions._publish
+
+    def broken_for_the_first(message, *, by):
+        if message.pk == first.pk:
+            raise RuntimeError("a broken row")
+        return real(message, by=by)
+
+    monkeypatch.setattr(actions, "_publish", broken_for_the_first)
+    results = jobs.tick(now=now + timedelta(hours=2))
+    assert results["published"] == 1 and results["errors"] == 0
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == State.SCHEDULED  # left for the next round
+    assert second.state == State.PUBLISHED
+    assert "a broken row" in caplog.text
+    monkeypatch.setattr(actions, "_publish", real)
+    assert jobs.tick(now=now + timedelta(hours=2))["published"] == 1
+    first.refresh_from_db()
+    assert first.state == State.PUBLISHED

@@ -699,3 +699,120 @@ def test_the_whole_life_of_a_message_leaves_a_verifiable_audit_trail(
         "message.approve_correction",
     ]
     assert verify().ok
+
+
+# Four eyes: sending in or illustrating someone else's draft ------------------------------------
+
+
+def test_an_editor_who_sends_someone_elses_draft_for_review_cannot_approve_it(
+    make_message, communicator, editor, second_editor
+):
+    message = make_message(communicator)
+    actions.submit_message(message, by=editor)
+    with pytest.raises(SelfApproval):
+        actions.approve_message(message, by=editor)
+    message.refresh_from_db()
+    assert message.state == State.SUBMITTED and message.published_at is None
+    actions.approve_message(message, by=second_editor)
+    assert message.state == State.PUBLISHED
+
+
+def test_an_editor_who_overrides_a_finding_on_submit_cannot_then_approve_alone(
+    make_message, communicator, editor
+):
+    message = make_message(communicator, body=PHONE_TEXT)
+    actions.submit_message(message, by=editor, override_reason="Het nummer van de dienst.")
+    with pytest.raises(SelfApproval):
+        actions.approve_message(message, by=editor)
+    message.refresh_from_db()
+    assert message.state == State.SUBMITTED
+
+
+def test_the_author_submitting_stays_the_only_contributor(make_message, communicator):
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+    message.refresh_from_db()
+    assert message.contributor_ids == [communicator.pk]
+
+
+# The end of a message comes after its publication ---------------------------------------------
+
+
+def test_a_message_whose_end_has_passed_is_not_published_by_approving_it(
+    make_message, communicator, editor
+):
+    message = make_message(communicator, expires_at=timezone.now() - timedelta(minutes=5))
+    actions.submit_message(message, by=communicator)
+    with pytest.raises(ValidationError) as refused:
+        actions.approve_message(message, by=editor)
+    assert "expires_at" in refused.value.message_dict
+    message.refresh_from_db()
+    assert message.state == State.SUBMITTED and message.published_at is None
+    assert not message.revisions.exists()
+
+
+def test_approving_for_a_moment_after_the_end_is_refused(make_message, communicator, editor):
+    now = timezone.now()
+    message = make_message(communicator, expires_at=now + timedelta(hours=1))
+    actions.submit_message(message, by=communicator)
+    with pytest.raises(ValidationError) as refused:
+        actions.approve_message(message, by=editor, publish_at=now + timedelta(hours=2))
+    assert "publish_at" in refused.value.message_dict
+    message.refresh_from_db()
+    assert message.state == State.SUBMITTED
+
+
+def test_scheduling_after_the_end_is_refused(make_message, communicator, editor):
+    now = timezone.now()
+    message = make_message(
+        communicator, publish_at=now + timedelta(hours=1), expires_at=now + timedelta(hours=3)
+    )
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    assert message.state == State.SCHEDULED
+    with pytest.raises(ValidationError):
+        actions.schedule_message(message, by=editor, publish_at=now + timedelta(hours=4))
+    message.refresh_from_db()
+    assert message.state == State.SCHEDULED and message.publish_at < message.expires_at
+
+
+def test_publishing_by_hand_after_the_end_is_refused(make_message, communicator, editor):
+    now = timezone.now()
+    message = make_message(
+        communicator, publish_at=now + timedelta(hours=1), expires_at=now + timedelta(hours=2)
+    )
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    actions.unschedule_message(message, by=editor)
+    Message.objects.filter(pk=message.pk).update(expires_at=now - timedelta(minutes=1))
+    message.refresh_from_db()
+    with pytest.raises(ValidationError):
+        actions.publish_message(message, by=editor)
+    message.refresh_from_db()
+    assert message.state == State.APPROVED and message.published_at is None
+
+
+def test_an_end_before_the_publication_time_is_refused_when_writing(make_message, communicator):
+    now = timezone.now()
+    with pytest.raises(ValidationError) as refused:
+        make_message(
+            communicator, publish_at=now + timedelta(hours=2), expires_at=now + timedelta(hours=1)
+        )
+    assert "expires_at" in refused.value.message_dict
+    message = make_message(communicator, publish_at=now + timedelta(hours=2))
+    with pytest.raises(ValidationError):
+        actions.update_message(message, by=communicator, expires_at=now + timedelta(hours=1))
+    message.refresh_from_db()
+    assert message.expires_at is None
+
+
+def test_an_officer_cannot_move_a_message_out_of_their_own_area(
+    make_user, make_message, area, other_area
+):
+    officer = make_user("officer", "wijkagent", area=area)
+    message = make_message(officer, area=area)
+    for elsewhere in (other_area, None):
+        with pytest.raises(PermissionDenied):
+            actions.update_message(message, by=officer, area=elsewhere)
+    message.refresh_from_db()
+    assert message.area == area

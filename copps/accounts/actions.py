@@ -121,18 +121,29 @@ def record_2fa_verified(user: User, keys: LoginKeys) -> None:
 # Two-factor (TOTP) -----------------------------------------------------------------------------
 
 
-def start_totp_setup(user: User) -> TOTPDevice:
-    """The user's unconfirmed device, created with a new secret when there is none.
+# How long an unconfirmed secret is offered again: long enough to find and set up the app,
+# short enough that a secret someone once saw on the set-up page (say, with a phished password)
+# is not the one the real user confirms weeks later.
+SETUP_SECRET_SECONDS = 30 * 60
 
-    Reloading the set-up page keeps the same secret (the QR code already scanned stays valid).
-    A user with a confirmed device must disable it first.
+
+def start_totp_setup(user: User) -> TOTPDevice:
+    """The user's unconfirmed device, with a new secret when there is none or it is stale.
+
+    Reloading the set-up page within SETUP_SECRET_SECONDS keeps the same secret (the QR code
+    already scanned stays valid); after that the secret is replaced. A user with a confirmed
+    device must disable it first.
     """
+    now = timezone.now()
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user).first()
         if device is not None and device.confirmed:
             raise ValidationError(_("Two-factor authentication is already on."))
+        if device is not None and (now - device.created_at).total_seconds() > SETUP_SECRET_SECONDS:
+            device.delete()
+            device = None
         if device is None:
-            device = TOTPDevice.objects.create(user=user, secret=totp.new_secret())
+            device = TOTPDevice.objects.create(user=user, secret=totp.new_secret(), created_at=now)
             audit.record(actor=user, action="accounts.2fa_setup_start", obj=user)
     return device
 
@@ -175,6 +186,21 @@ def disable_totp(user: User, code: str) -> bool:
         TOTPDevice.objects.filter(user=user).delete()
         audit.record(actor=user, action="accounts.2fa_disable", obj=user)
     return True
+
+
+def change_password(user: User, *, old_password: str, new_password: str) -> None:
+    """A user changes their own password: the current one is required, the new one must pass
+    the password validators. Audited (without either password, of course)."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": [_("That is not your current password.")]})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit.record(actor=user, action="accounts.password_change", obj=user)
 
 
 def reset_totp(user: User, *, by) -> None:

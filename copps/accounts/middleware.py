@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.shortcuts import redirect, resolve_url
+from django.utils.cache import add_never_cache_headers
 
 # Pages that need a verified second factor (when required for the user's role). The sign-in,
 # log-out and two-factor pages themselves stay reachable, or nobody could ever verify.
@@ -30,7 +31,9 @@ class TwoFactorMiddleware:
             and user is not None
             and user.is_authenticated
             and user.needs_2fa
-            and request.path.startswith(GUARDED_PREFIXES)
+            # path_info, not path: under a SCRIPT_NAME prefix (copps at /copps/) request.path
+            # is "/copps/console/..." and would slip past the guard.
+            and request.path_info.startswith(GUARDED_PREFIXES)
             and not request.session.get("2fa_verified")
         ):
             target = resolve_url("accounts:2fa-verify" if user.has_2fa else "accounts:2fa-setup")
@@ -38,3 +41,29 @@ class TwoFactorMiddleware:
                 target += "?" + urlencode({"next": request.get_full_path()})
             return redirect(target)
         return self.get_response(request)
+
+
+# Everything under these paths depends on who asks (console pages, sign-in and token pages, API
+# answers with drafts and personal details).
+PRIVATE_PREFIXES = ("/console/", "/accounts/", "/api/")
+
+
+class PrivateNoStoreMiddleware:
+    """Personal pages and API answers are never stored by browsers or shared caches.
+
+    A response under PRIVATE_PREFIXES that says nothing about caching gets
+    ``Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private`` (as
+    ``never_cache``); one that set its own Cache-Control keeps it. Public pages are untouched:
+    they choose ``public, max-age=60`` themselves.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path_info.startswith(PRIVATE_PREFIXES) and not response.has_header(
+            "Cache-Control"
+        ):
+            add_never_cache_headers(response)
+        return response

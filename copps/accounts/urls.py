@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("login/code/", views.login_code, name="login-code"),
     path("logout/", views.logout_view, name="logout"),
+    path("password/", views.password_change, name="password"),
     path("2fa/setup/", views.twofa_setup, name="2fa-setup"),
     path("2fa/verify/", views.twofa_verify, name="2fa-verify"),
     path("2fa/disable/", views.twofa_disable, name="2fa-disable"),

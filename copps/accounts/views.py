@@ -10,10 +10,10 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import NoReverseMatch
 from django.utils import timezone
@@ -28,7 +28,14 @@ from copps.lib.clientip import client_address
 
 from . import actions, roles, totp
 from .actions import LoginKeys
-from .forms import CodeForm, LoginForm, TokenForm, UserChangeForm, UserCreateForm
+from .forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    TokenForm,
+    UserChangeForm,
+    UserCreateForm,
+)
 from .models import ApiToken, User
 
 # The half-finished sign-in (password right, code still to come), kept in the session.
@@ -46,12 +53,28 @@ def _client_addr(request: HttpRequest) -> str:
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
-    """``candidate`` when it points into this site; '' otherwise (no open redirect)."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``candidate`` when it is a path on this site ("/console/..."); '' otherwise.
+
+    Only absolute paths are taken: no other host (no open redirect), and no bare word that
+    Django's ``redirect()`` would try to reverse as a URL name (a crash, not a redirect).
+    """
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return ""
+
+
+def _go(next_url: str) -> HttpResponseRedirect:
+    """Redirect to a ``_safe_next`` result, else to the console home.
+
+    A plain HttpResponseRedirect: the target is a path, never a URL name to reverse.
+    """
+    return HttpResponseRedirect(next_url or home_url())
 
 
 def home_url() -> str:
@@ -110,7 +133,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     """
     next_url = _next_from(request)
     if request.method == "GET" and request.user.is_authenticated:
-        return redirect(next_url or home_url())
+        return _go(next_url)
     form = LoginForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
@@ -135,7 +158,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user)
             actions.record_login(user, keys, with_2fa=False)
-            return redirect(next_url or home_url())
+            return _go(next_url)
     return render(request, "accounts/login.html", context)
 
 
@@ -148,6 +171,7 @@ def _pending_user(request: HttpRequest) -> tuple[User | None, dict]:
     return user, pending
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_code(request: HttpRequest) -> HttpResponse:
@@ -173,7 +197,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 login(request, user, backend=pending["backend"])
                 request.session[VERIFIED_KEY] = True
                 actions.record_login(user, keys, with_2fa=True)
-                return redirect(pending.get("next") or home_url())
+                return _go(pending.get("next") or "")
             actions.record_login_failure(keys)
             form.add_error("code", _("That code is not right, or it was used already."))
     return render(request, "accounts/login_code.html", context)
@@ -187,9 +211,34 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
+@sensitive_post_parameters("old_password", "new_password", "new_password_again")
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password; the session stays signed in (other sessions end)."""
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.change_password(
+                request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("Your password is changed."))
+            return redirect(home_url())
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+
 # Two-factor ------------------------------------------------------------------------------------
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -206,7 +255,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
         if actions.confirm_totp(user, form.cleaned_data["code"]):
             request.session[VERIFIED_KEY] = True
             messages.success(request, _("Two-factor authentication is on."))
-            return redirect(next_url or home_url())
+            return _go(next_url)
         form.add_error(
             "code",
             _("That code is not right. Check that your phone's clock is correct and try again."),
@@ -222,6 +271,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/2fa_setup.html", context)
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -234,7 +284,7 @@ def twofa_verify(request: HttpRequest) -> HttpResponse:
     if not user.has_2fa:
         return redirect("accounts:2fa-setup")
     if request.session.get(VERIFIED_KEY):
-        return redirect(next_url or home_url())
+        return _go(next_url)
     keys = LoginKeys.for_attempt(user.username, _client_addr(request))
     form = CodeForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "next": next_url}
@@ -247,12 +297,13 @@ def twofa_verify(request: HttpRequest) -> HttpResponse:
                 request.session.cycle_key()  # a privilege change: new session id
                 request.session[VERIFIED_KEY] = True
                 actions.record_2fa_verified(user, keys)
-                return redirect(next_url or home_url())
+                return _go(next_url)
             actions.record_login_failure(keys)
             form.add_error("code", _("That code is not right, or it was used already."))
     return render(request, "accounts/2fa_verify.html", context)
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])

@@ -31,6 +31,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Header, NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -139,16 +140,21 @@ def _on_http_error(request, exc: HttpError):
     return error(request, exc.status_code, str(exc))
 
 
+# Lazy: translated when an answer is made, in the language of that request.
 PERMISSION_DETAILS = {
-    "message.create": _("Your role may not create messages (officers: only for their own area)."),
-    "message.edit": _("You may not edit this message."),
-    "message.area": _("Officers may only write for their own area."),
-    "message.submit": _("You may not submit this message."),
-    "message.override": _("Only editors may override blocking guideline findings."),
-    "message.review": _("Only editors may approve or reject messages."),
-    "message.correct": _("You may not propose a correction of this message."),
-    "correction.review": _("Only editors may approve or reject corrections."),
-    "audit.view": _("Your role may not read the audit log."),
+    "message.create": gettext_lazy(
+        "Your role may not create messages (officers: only for their own area)."
+    ),
+    "message.edit": gettext_lazy("You may not edit this message."),
+    "message.area": gettext_lazy("Officers may only write for their own area."),
+    "message.submit": gettext_lazy("You may not submit this message."),
+    "message.override": gettext_lazy("Only editors may override blocking guideline findings."),
+    "message.review": gettext_lazy("Only editors may approve or reject messages."),
+    "message.correct": gettext_lazy("You may not propose a correction of this message."),
+    "correction.review": gettext_lazy("Only editors may approve or reject corrections."),
+    "audit.view": gettext_lazy("Your role may not read the audit log."),
+    # An existing catalogue string until the next makemessages run: the 403 says what to do.
+    "2fa.required": gettext_lazy("Set up two-factor authentication"),
 }
 
 

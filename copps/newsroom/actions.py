@@ -6,6 +6,7 @@ call these; nothing else writes messages.
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,6 +31,8 @@ from .models import (
     Revision,
 )
 from .workflow import PUBLIC_STATES, TRANSITIONS, Conflict, InvalidTransition, State, apply
+
+logger = logging.getLogger("copps.newsroom")
 
 __all__ = [
     "Conflict",
@@ -99,6 +102,18 @@ def _validate_versions(versions: list[VersionInput]) -> None:
         raise ValidationError(errors)
 
 
+def _validate_times(publish_at, expires_at) -> None:
+    if publish_at and expires_at and expires_at <= publish_at:
+        raise ValidationError({"expires_at": [_("The end must come after the publication time.")]})
+
+
+def _refuse_if_ended(message: Message, moment, *, field: str) -> None:
+    """A message whose end (``expires_at``) is not after ``moment`` must not go out at all:
+    publishing it would put it on the site and in feeds only for the worker to expire it."""
+    if message.expires_at and message.expires_at <= moment:
+        raise ValidationError({field: [_("The end must come after the publication time.")]})
+
+
 def _write_versions(message: Message, versions: list[VersionInput], *, replace: bool) -> None:
     if replace:
         message.versions.exclude(language__in=[v.language for v in versions]).delete()
@@ -136,6 +151,7 @@ def create_message(
     if kind not in Kind.values:
         raise ValidationError({"kind": [_("Unknown kind.")]})
     _validate_versions(versions)
+    _validate_times(publish_at, expires_at)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -207,17 +223,21 @@ def update_message(
         raise PermissionDenied("message.area")
     if versions is not None:
         _validate_versions(versions)
+    _validate_times(
+        fields.get("publish_at", message.publish_at), fields.get("expires_at", message.expires_at)
+    )
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
         if locked.version != message.version or locked.state != message.state:
             raise Conflict(f"message {message.pk} was changed by someone else")
+        # Contributors as stored now: adding an image does not bump the version.
+        message.contributor_ids = locked.contributor_ids
         audiences = fields.pop("audiences", None)
         if "channels" in fields:
             fields["channels"] = _clean_channels(fields["channels"])
         for name, value in fields.items():
             setattr(message, name, value)
-        if by.pk not in message.contributor_ids:
-            message.contributor_ids = [*message.contributor_ids, by.pk]
+        message.contributor_ids = _with_contributor(message, by)
         message.version += 1
         message.updated_at = timezone.now()
         message.save()
@@ -237,8 +257,34 @@ def update_message(
     return message
 
 
+def _lock_draft_for_images(message: Message, *, by) -> None:
+    """Lock the message row, make sure it is still a draft and count ``by`` as a contributor.
+
+    Images are part of what goes out (the picture and its alternative text): whoever adds or
+    removes one may not approve the message (four eyes), and nothing may change on a message
+    that was submitted meanwhile.
+    """
+    current = (
+        Message.objects.select_for_update()
+        .filter(pk=message.pk)
+        .values("state", "contributor_ids")
+        .first()
+    )
+    if current is None or current["state"] != State.DRAFT:
+        raise Conflict(f"message {message.pk} is no longer a draft")
+    ids = list(current["contributor_ids"] or [])
+    if by.pk not in ids:
+        ids.append(by.pk)
+        Message.objects.filter(pk=message.pk).update(contributor_ids=ids)
+    message.contributor_ids = ids
+
+
 def add_image(message: Message, *, by, upload, alt_text: str) -> MessageImage:
-    """Attach an image: verified to be one, re-encoded without EXIF/GPS metadata."""
+    """Attach an image: verified to be one, re-encoded without EXIF/GPS metadata.
+
+    Raises Conflict when the message is no longer a draft. The stored file is removed again
+    when the transaction does not commit.
+    """
     from .images import clean_image
 
     if not access.can_edit(by, message):
@@ -249,24 +295,36 @@ def add_image(message: Message, *, by, upload, alt_text: str) -> MessageImage:
     if len(alt_text) > 300:
         raise ValidationError({"alt_text": [_("Keep the description under 300 characters.")]})
     data, ext = clean_image(upload)
-    with transaction.atomic():
-        image = MessageImage(message=message, alt_text=alt_text)
-        image.sha256 = hashlib.sha256(data).hexdigest()
-        # Named: Django 6.1 reads the dimensions from the assigned content, which needs a name.
-        image.file.save(f"upload.{ext}", ContentFile(data, name=f"upload.{ext}"), save=False)
-        image.save()
-        audit.record(actor=by, action="message.add_image", obj=message, data={"image": image.pk})
+    image = MessageImage(message=message, alt_text=alt_text)
+    try:
+        with transaction.atomic():
+            _lock_draft_for_images(message, by=by)
+            image.sha256 = hashlib.sha256(data).hexdigest()
+            # Named: Django 6.1 reads the dimensions from the assigned content, which needs a name.
+            image.file.save(f"upload.{ext}", ContentFile(data, name=f"upload.{ext}"), save=False)
+            image.save()
+            audit.record(
+                actor=by, action="message.add_image", obj=message, data={"image": image.pk}
+            )
+    except BaseException:
+        if image.file.name:
+            image.file.storage.delete(image.file.name)  # no file without its row
+        raise
     return image
 
 
 def remove_image(image: MessageImage, *, by) -> None:
+    """Detach an image; the file is deleted only once the removal has committed."""
     message = image.message
     if not access.can_edit(by, message):
         raise PermissionDenied("message.edit")
+    storage, name = image.file.storage, image.file.name
     with transaction.atomic():
+        _lock_draft_for_images(message, by=by)
         audit.record(actor=by, action="message.remove_image", obj=message, data={"image": image.pk})
-        image.file.delete(save=False)
         image.delete()
+        # A rolled-back removal must still find its file: delete it only after the commit.
+        transaction.on_commit(lambda: storage.delete(name) if name else None)
 
 
 def findings_for(message: Message):
@@ -282,7 +340,7 @@ def _lock(message: Message) -> dict:
     current = (
         Message.objects.select_for_update()
         .filter(pk=message.pk)
-        .values("state", "version", "approved_by_id")
+        .values("state", "version", "approved_by_id", "contributor_ids")
         .first()
     )
     if current is None:
@@ -327,9 +385,12 @@ def submit_message(message: Message, *, by, override_reason: str = "") -> list:
     if not access.can(by, message, "submit"):
         raise PermissionDenied("message.submit")
     with transaction.atomic():
-        if _lock(message)["state"] == State.SUBMITTED:
+        current = _lock(message)
+        if current["state"] == State.SUBMITTED:
             message.refresh_from_db()
             return findings_for(message)  # a double submit changes nothing
+        # Contributors as stored now: adding an image does not bump the version.
+        message.contributor_ids = current["contributor_ids"]
         if message.state != State.DRAFT:
             raise InvalidTransition("submit", message.state)
         findings = _check_guidelines(
@@ -346,8 +407,16 @@ def submit_message(message: Message, *, by, override_reason: str = "") -> list:
             data=data,
             override_reason=override_reason.strip() if blocking else "",
             rejection_reason="",
+            # Sending someone else's draft out for review is a decision about it: whoever does
+            # so (and may have overridden its findings) cannot also be the one who approves it.
+            contributor_ids=_with_contributor(message, by),
         )
     return findings
+
+
+def _with_contributor(message: Message, by) -> list[int]:
+    ids = list(message.contributor_ids or [])
+    return ids if by.pk in ids else [*ids, by.pk]
 
 
 def withdraw_message(message: Message, *, by) -> None:
@@ -395,8 +464,14 @@ def approve_message(message: Message, *, by, publish_at=None) -> Message:
         ):
             message.refresh_from_db()
             return message  # the same editor clicking twice: nothing more happens
+        now = timezone.now()
+        _refuse_if_ended(
+            message,
+            when if when and when > now else now,
+            field="publish_at" if publish_at else "expires_at",
+        )
         apply(message, "approve", by=by, approved_by=by)
-        if when and when > timezone.now():
+        if when and when > now:
             apply(
                 message, "schedule", by=by, publish_at=when, data={"publish_at": when.isoformat()}
             )
@@ -409,6 +484,7 @@ def schedule_message(message: Message, *, by, publish_at) -> None:
     access.require(by, message, "schedule")
     if publish_at is None or publish_at <= timezone.now():
         raise ValidationError({"publish_at": [_("Choose a moment in the future.")]})
+    _refuse_if_ended(message, publish_at, field="publish_at")
     if message.state == State.SCHEDULED:
         with transaction.atomic():
             apply(message, "unschedule", by=by)
@@ -439,6 +515,7 @@ def publish_message(message: Message, *, by) -> None:
     access.require(by, message, "publish")
     if message.state in PUBLIC_STATES:
         return
+    _refuse_if_ended(message, timezone.now(), field="expires_at")
     with transaction.atomic():
         _publish(message, by=by)
 
@@ -769,11 +846,15 @@ def publish_due(now=None) -> int:
 
     A message whose end (``expires_at``) has already passed is not published: ``expire_due``
     expires it unpublished. Of two workers, the one with a stale copy gets Conflict and skips.
+    A message that fails for any other reason is logged and left scheduled for the next round;
+    it never keeps the others from going out.
     """
     now = now or timezone.now()
     done = 0
-    due = Message.objects.filter(state=State.SCHEDULED, publish_at__lte=now).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    due = (
+        Message.objects.filter(state=State.SCHEDULED, publish_at__lte=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("publish_at", "pk")
     )
     for message in due:
         try:
@@ -782,11 +863,16 @@ def publish_due(now=None) -> int:
             done += 1
         except (Conflict, InvalidTransition):
             pass  # someone else (another worker, an editor) got there first
+        except Exception:
+            logger.exception("publishing scheduled message %s failed", message.pk)
     return done
 
 
 def expire_due(now=None) -> int:
-    """Expire every public or still scheduled message whose end has passed (idempotent)."""
+    """Expire every public or still scheduled message whose end has passed (idempotent).
+
+    Like ``publish_due``, one failing message is logged and does not stop the rest.
+    """
     now = now or timezone.now()
     done = 0
     sources = TRANSITIONS["expire"][0]
@@ -796,4 +882,6 @@ def expire_due(now=None) -> int:
             done += 1
         except (Conflict, InvalidTransition):
             pass
+        except Exception:
+            logger.exception("expiring message %s failed", message.pk)
     return done

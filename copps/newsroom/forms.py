@@ -258,7 +258,8 @@ class MessageEditor:
             is_personal=bool(data.get("is_personal")),
             signature=data.get("signature") or "",
             channels=list(data.get("channels") or []),
-            message=None,  # the typed text, not the saved one, is what we check
+            # The typed text is what is checked; the saved message only lends its id to links.
+            message=self.message,
         )
 
     def apply_errors(self, error: ValidationError) -> None:

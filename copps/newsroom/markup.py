@@ -7,6 +7,7 @@ mailto and tel addresses and always get ``rel="noopener noreferrer nofollow"``.
 
 import html
 import re
+import threading
 
 import markdown
 import nh3
@@ -37,8 +38,25 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
 
 
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    # Building a Markdown instance loads its extensions (most of the cost of a short text):
+    # keep one per thread (an instance is not thread-safe) and reset it between texts.
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+    return md
+
+
 def render_markdown(text: str) -> str:
-    raw = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    md = _converter()
+    try:
+        raw = md.reset().convert(text)
+    except Exception:
+        _local.md = None  # never reuse an instance left half-way through a text
+        raise
     return nh3.clean(
         raw,
         tags=ALLOWED_TAGS,
@@ -50,6 +68,7 @@ def render_markdown(text: str) -> str:
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t]+")
+_BLOCK_END = re.compile(r"</(p|li|h2|h3|h4|blockquote|tr)>")
 _LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 
@@ -70,7 +89,7 @@ def markdown_to_text(text: str) -> str:
     """
     safe = render_markdown(text)
     safe = _LINK.sub(_link_as_text, safe)
-    safe = re.sub(r"</(p|li|h2|h3|h4|blockquote|tr)>", "\n", safe)
+    safe = _BLOCK_END.sub("\n", safe)
     plain = html.unescape(_TAG.sub("", safe))
     lines = [_SPACE.sub(" ", line).strip() for line in plain.splitlines()]
     return "\n".join(line for line in lines if line)

@@ -12,6 +12,23 @@ from .workflow import PUBLIC_STATES, State
 CONTENT_LANGUAGES = [code for code, _name in settings.LANGUAGES]
 
 
+# Stands in for the id in links of text not saved yet (five digits: as long as most real ones).
+UNSAVED_ID = "00000"
+
+
+def news_path(pk, language: str, title: str) -> str:
+    """The public path of a message's version: ``/<lang>/news/<id>-<slug of its title>/``.
+
+    The one rule for permalinks, used for saved messages and for text still in the editor (so
+    the live check measures the same link the renditions will carry).
+    """
+    return f"/{language}/news/{pk}-{slugify(title)[:60] or 'message'}/"
+
+
+def short_path(pk) -> str:
+    return reverse("short", args=[pk])
+
+
 class Kind(models.TextChoices):
     NEWS = "news", _("News / press release")
     TRAFFIC = "traffic", _("Traffic information")
@@ -129,15 +146,15 @@ class Message(models.Model):
 
     def permalink_path(self, language: str | None = None) -> str:
         version = self.version_for(language) if language else self.primary_version()
-        lang = version.language if version else settings.LANGUAGE_CODE
-        slug = slugify(version.title)[:60] if version else "message"
-        return f"/{lang}/news/{self.pk}-{slug or 'message'}/"
+        if version is None:
+            return news_path(self.pk, settings.LANGUAGE_CODE, "")
+        return news_path(self.pk, version.language, version.title)
 
     def permalink(self, language: str | None = None) -> str:
         return settings.SITE_URL + self.permalink_path(language)
 
     def short_link(self) -> str:
-        return settings.SITE_URL + reverse("short", args=[self.pk])
+        return settings.SITE_URL + short_path(self.pk)
 
 
 class MessageVersion(models.Model):

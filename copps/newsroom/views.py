@@ -10,7 +10,6 @@ errors on bad input. Every page works without JavaScript; htmx only refreshes th
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +17,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -159,9 +157,9 @@ def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None,
     message = editor.message
     live = None
     if content is not None:
-        live = _live_context(content, message)
+        live = _live_context(content)
     elif message is not None and not editor.is_bound:
-        live = _live_context(guidelines.Content.from_message(message), message, saved=True)
+        live = _live_context(guidelines.Content.from_message(message), saved=True)
     return render(
         request,
         "newsroom/message_form.html",
@@ -270,16 +268,10 @@ def message_edit(request, pk):
 # Live check (htmx) -----------------------------------------------------------------------------
 
 
-def _placeholder_link(content: guidelines.Content, language: str, channel: str) -> str:
-    """For unsaved text: a link as long as the real one will be, roughly."""
-    if channel == "sms":
-        return settings.SITE_URL + "/m/00000"
-    title = next((v.title for v in content.versions if v.language == language), "")
-    return f"{settings.SITE_URL}/{language}/news/00000-{slugify(title)[:60] or 'message'}/"
-
-
-def preview_renditions(content: guidelines.Content, message=None) -> list[renditions.Rendition]:
-    """Each selected channel's rendition of each typed language version (not saved)."""
+def preview_renditions(content: guidelines.Content) -> list[renditions.Rendition]:
+    """Each selected channel's rendition of each typed language version (not saved), with the
+    same links the length check measures (``guidelines.length.link_for``)."""
+    from .guidelines.length import link_for
     from .markup import markdown_to_text
 
     channels = [c for c in renditions.CHANNELS if c in content.channels] or ["web"]
@@ -289,14 +281,6 @@ def preview_renditions(content: guidelines.Content, message=None) -> list[rendit
             continue
         body_text = markdown_to_text(version.body)
         for channel in channels:
-            if message is not None:
-                link = (
-                    message.short_link()
-                    if channel == "sms"
-                    else message.permalink(version.language)
-                )
-            else:
-                link = _placeholder_link(content, version.language, channel)
             result.append(
                 renditions.render_text(
                     channel,
@@ -304,7 +288,7 @@ def preview_renditions(content: guidelines.Content, message=None) -> list[rendit
                     title=version.title.strip(),
                     summary=version.teaser.strip() or body_text,
                     full_text=body_text,
-                    link=link,
+                    link=link_for(content, version, channel),
                     signature=content.signature.strip() if content.is_personal else "",
                 )
             )
@@ -313,10 +297,12 @@ def preview_renditions(content: guidelines.Content, message=None) -> list[rendit
 
 def group_renditions(items: list[renditions.Rendition]) -> list[dict]:
     """Renditions with the same text in the same language shown once, their channels named
-    together (the website, feeds and e-mail usually carry the same full text)."""
-    groups: dict[tuple[str, str], dict] = {}
+    together (the website, feeds and e-mail carry the same full text). Only channels without a
+    limit are merged: each limited channel keeps its own count (X weighs an emoji 2, SMS counts
+    segments), even when its text is the same as the website's."""
+    groups: dict[tuple[str, str, str], dict] = {}
     for r in items:
-        key = (r.language, r.text)
+        key = (r.language, r.text, "" if r.limit is None else r.channel)
         if key in groups:
             groups[key]["labels"].append(r.label)
         else:
@@ -327,9 +313,9 @@ def group_renditions(items: list[renditions.Rendition]) -> list[dict]:
     ]
 
 
-def _live_context(content: guidelines.Content, message=None, *, saved=False) -> dict:
+def _live_context(content: guidelines.Content, *, saved=False) -> dict:
     findings = guidelines.check(content)
-    previews = preview_renditions(content, message)
+    previews = preview_renditions(content)
     return {
         "findings": findings,
         "renditions": previews,
@@ -353,9 +339,7 @@ def message_check(request, pk=None):
         return forbidden(request, _("Your role cannot write messages."))
     editor = MessageEditor(request.user, request.POST, message=message)
     editor.is_valid()
-    return render(
-        request, "newsroom/_live_check.html", {"live": _live_context(editor.content(), message)}
-    )
+    return render(request, "newsroom/_live_check.html", {"live": _live_context(editor.content())})
 
 
 # Images ----------------------------------------------------------------------------------------
@@ -379,6 +363,8 @@ def image_add(request, pk):
             )
         except ValidationError as error:
             apply_errors(form, error)
+        except Conflict:
+            return _conflict(request, message)
         else:
             flash.success(request, _("Image added."))
             return redirect(reverse("console:message-edit", args=[message.pk]) + "#images")
@@ -397,7 +383,10 @@ def image_remove(request, pk, image_pk):
     image = MessageImage.objects.filter(pk=image_pk, message=message).first()
     if image is None:
         raise Http404
-    actions.remove_image(image, by=request.user)
+    try:
+        actions.remove_image(image, by=request.user)
+    except Conflict:
+        return _conflict(request, message)
     flash.success(request, _("Image removed."))
     return redirect(reverse("console:message-edit", args=[message.pk]) + "#images")
 
@@ -504,6 +493,7 @@ def _correction_context(user, message, bound: dict) -> dict:
         latest = message.corrections.select_related("decided_by").first()
         rejected = latest if latest and latest.state == CorrectionState.REJECTED else None
         return {"pending_correction": None, "last_rejected_correction": rejected}
+    pending.message = message  # the page's copy, with its versions already fetched
     findings = actions.findings_for_correction(pending)
     return {
         "pending_correction": pending,
@@ -518,12 +508,17 @@ def _correction_context(user, message, bound: dict) -> dict:
     }
 
 
+def _detail_queryset():
+    """The message page reads versions, images and audiences many times: fetch them once."""
+    return Message.objects.select_related("author", "area", "approved_by").prefetch_related(
+        "versions", "images", "audiences"
+    )
+
+
 @console_view
 @require_safe
 def message_detail(request, pk):
-    message = access.get_message_for(
-        request.user, pk, Message.objects.select_related("author", "area", "approved_by")
-    )
+    message = access.get_message_for(request.user, pk, _detail_queryset())
     return render(request, "newsroom/message_detail.html", _detail_context(request, message))
 
 
@@ -620,7 +615,7 @@ def message_action(request, pk, action):
 
 
 def _detail_error(request, message, action, form, *, status=400, **extra):
-    fresh = Message.objects.select_related("author", "area", "approved_by").get(pk=message.pk)
+    fresh = _detail_queryset().get(pk=message.pk)
     context = _detail_context(request, fresh, bound={action: form})
     context["failed_action"] = action
     context.update(extra)
@@ -736,18 +731,19 @@ def review_queue(request):
         .order_by("updated_at", "pk")
     )
     items = []
-    for message in submitted:
-        if not access.can(request.user, message, "approve"):
-            continue
-        findings = actions.findings_for(message)
-        items.append(
-            {
-                "message": message,
-                "blocking": sum(f.severity == guidelines.BLOCKING for f in findings),
-                "warnings": sum(f.severity == guidelines.WARNING for f in findings),
-                "infos": sum(f.severity == guidelines.INFO for f in findings),
-            }
-        )
+    with guidelines.pinned_word_lists():  # one read of the word lists for the whole queue
+        for message in submitted:
+            if not access.can(request.user, message, "approve"):
+                continue
+            findings = actions.findings_for(message)
+            items.append(
+                {
+                    "message": message,
+                    "blocking": sum(f.severity == guidelines.BLOCKING for f in findings),
+                    "warnings": sum(f.severity == guidelines.WARNING for f in findings),
+                    "infos": sum(f.severity == guidelines.INFO for f in findings),
+                }
+            )
     return render(
         request,
         "newsroom/review_queue.html",

@@ -5,6 +5,7 @@ A *blocking* finding stops submission unless an editor overrides it with a reaso
 """
 
 from .base import BLOCKING, INFO, WARNING, Content, Finding, VersionText, check, has_blocking
+from .words import pinned as pinned_word_lists
 
 __all__ = [
     "BLOCKING",
@@ -15,4 +16,5 @@ __all__ = [
     "VersionText",
     "check",
     "has_blocking",
+    "pinned_word_lists",
 ]

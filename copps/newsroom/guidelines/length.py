@@ -5,11 +5,11 @@ title nearly fills a post on its own, or when even the signature and the link do
 """
 
 from django.conf import settings
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from copps.newsroom import renditions
 from copps.newsroom.markup import markdown_to_text
+from copps.newsroom.models import UNSAVED_ID, news_path, short_path
 
 from .base import INFO, WARNING, Content, Finding, VersionText
 
@@ -17,14 +17,14 @@ from .base import INFO, WARNING, Content, Finding, VersionText
 TITLE_MARGIN = 30
 
 
-def _link(content: Content, version: VersionText, channel: str) -> str:
+def link_for(content: Content, version: VersionText, channel: str) -> str:
+    """The link a rendition of ``version`` carries: the saved message's id with the title as
+    given, so the text in the editor and the same text saved measure exactly alike."""
     message = content.message
-    if message is not None and message.pk:
-        return message.short_link() if channel == "sms" else message.permalink(version.language)
-    # Unsaved text: a link as long as the real one will be, roughly.
+    pk = message.pk if message is not None and message.pk else UNSAVED_ID
     if channel == "sms":
-        return settings.SITE_URL + "/m/00000"
-    return f"{settings.SITE_URL}/{version.language}/news/00000-{slugify(version.title)[:60] or 'message'}/"
+        return settings.SITE_URL + short_path(pk)
+    return settings.SITE_URL + news_path(pk, version.language, version.title)
 
 
 def check(content: Content) -> list[Finding]:
@@ -59,7 +59,7 @@ def check(content: Content) -> list[Finding]:
                 title=version.title,
                 summary=version.teaser.strip() or body_text,
                 full_text=body_text,
-                link=_link(content, version, channel),
+                link=link_for(content, version, channel),
                 signature=content.signature if content.is_personal else "",
             )
             if r.over_limit:

@@ -19,6 +19,8 @@ Every finding is blocking except those named above: an editor may still override
 (a witness appeal can name a car's plate on purpose).
 """
 
+import functools
+
 import phonenumbers
 import regex
 from django.conf import settings
@@ -63,17 +65,23 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def _own_numbers() -> set[str]:
+def _own_numbers() -> frozenset[str]:
     """The force's own numbers, as digits and as E.164."""
+    return _parse_own_numbers(tuple(settings.COPPS_OWN_PHONE_NUMBERS))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_own_numbers(numbers: tuple[str, ...]) -> frozenset[str]:
+    # Parsed once per setting value, not on every check (keyed by the value: tests change it).
     own = set()
-    for raw in settings.COPPS_OWN_PHONE_NUMBERS:
+    for raw in numbers:
         own.add(_digits(raw))
         try:
             parsed = phonenumbers.parse(raw, "BE")
             own.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
         except phonenumbers.NumberParseException:
             pass
-    return own
+    return frozenset(own)
 
 
 def is_own_email_domain(domain: str) -> bool:

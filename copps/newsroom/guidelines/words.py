@@ -13,7 +13,11 @@ Matching rules (decided here, tested in tests/test_guidelines.py):
   languages (English "retard" is a slur, French "retard" means a delay).
 """
 
+import functools
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import regex
 from django.utils.translation import gettext as _
@@ -44,16 +48,6 @@ def term_pattern(term: str) -> str:
     return r"(?<!\w)" + body + (r"\w*" if prefix else "") + r"(?!\w)"
 
 
-def _lists() -> dict[str, list[tuple[str, str]]]:
-    from copps.newsroom.models import WordList
-
-    by_language: dict[str, list[tuple[str, str]]] = {}
-    for wl in WordList.objects.all():
-        for term in wl.term_list():
-            by_language.setdefault(wl.language, []).append((wl.category, term))
-    return by_language
-
-
 def _compiled(entries: list[tuple[str, str]]) -> list[tuple[str, regex.Pattern]]:
     """One alternation per category (one pass over the text per category, not per term)."""
     by_category: dict[str, list[str]] = {}
@@ -68,15 +62,65 @@ def _compiled(entries: list[tuple[str, str]]) -> list[tuple[str, regex.Pattern]]
     ]
 
 
+Rows = tuple[tuple[str, str, str], ...]  # (language, category, terms) of every list
+Compiled = dict[str, list[tuple[str, regex.Pattern]]]  # language -> [(category, pattern)]
+
+# Set by ``pinned()``: the lists as read once for a batch of checks (a page of messages).
+_pinned: ContextVar[Compiled | None] = ContextVar("copps_pinned_word_lists", default=None)
+
+
+def _rows() -> Rows:
+    """The lists as stored now: one small query (the terms themselves are the cache key, so a
+    list changed in any way, by any process, is never matched with stale patterns)."""
+    from copps.newsroom.models import WordList
+
+    return tuple(
+        WordList.objects.order_by("language", "category").values_list(
+            "language", "category", "terms"
+        )
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _compile_rows(rows: Rows) -> Compiled:
+    """Patterns per language, compiled once per distinct content of the lists."""
+    from copps.newsroom.models import WordList
+
+    by_language: dict[str, list[tuple[str, str]]] = {}
+    for language, category, terms in rows:
+        entries = WordList(terms=terms).term_list()
+        by_language.setdefault(language, []).extend((category, term) for term in entries)
+    return {language: _compiled(entries) for language, entries in by_language.items()}
+
+
+def compiled_lists() -> Compiled:
+    """The current lists as compiled patterns per language (pinned ones inside ``pinned()``)."""
+    pinned_lists = _pinned.get()
+    if pinned_lists is not None:
+        return pinned_lists
+    return _compile_rows(_rows())
+
+
+@contextmanager
+def pinned() -> Iterator[None]:
+    """Read the word lists once for every check inside the block (a page checking many
+    messages runs one query, not one per message)."""
+    token = _pinned.set(compiled_lists())
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def check(content: Content) -> list[Finding]:
-    lists = _lists()
+    lists = compiled_lists()
     findings = []
     labels = {
         "offensive": _("Offensive term: the force does not use it."),
         "discriminatory": _("Discriminatory term: the force does not use it."),
     }
     for version in content.versions:
-        compiled = _compiled(lists.get(version.language, []))
+        compiled = lists.get(version.language, [])
         if not compiled:
             continue
         for field, text in fields_of(version):
