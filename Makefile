@@ -30,6 +30,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check copps tests bench
 	$(VENV)/bin/ruff format --check copps tests bench
+	$(VENV)/bin/mypy copps
 
 format: venv
 	$(VENV)/bin/ruff format copps tests bench

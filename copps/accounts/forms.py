@@ -104,7 +104,8 @@ class UserCreateForm(forms.Form):
     def clean_username(self) -> str:
         username = User.normalize_username(self.cleaned_data["username"].strip())
         # Same rule as the model field, with our own message.
-        if not User.username_validator.regex.match(username):
+        # An instance's regex is compiled in RegexValidator.__init__; the stubs say str | Pattern.
+        if not User.username_validator.regex.match(username):  # type: ignore[union-attr]
             raise forms.ValidationError(
                 _("Use letters, digits and @ . + - _ only."), code="invalid"
             )
@@ -138,6 +139,7 @@ class PasswordChangeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data; the stubs allow None
         if data.get("new_password") != data.get("new_password_again"):
             self.add_error("new_password_again", _("The two new passwords differ."))
         return data

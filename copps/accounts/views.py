@@ -36,6 +36,7 @@ from .forms import (
     UserChangeForm,
     UserCreateForm,
 )
+from .http import AuthenticatedHttpRequest
 from .models import ApiToken, User
 
 # The half-finished sign-in (password right, code still to come), kept in the session.
@@ -167,7 +168,8 @@ def _pending_user(request: HttpRequest) -> tuple[User | None, dict]:
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None, {}
-    user = User.objects.filter(pk=pending.get("uid"), is_active=True).first()
+    uid = pending.get("uid")
+    user = User.objects.filter(pk=uid, is_active=True).first() if uid is not None else None
     return user, pending
 
 
@@ -215,7 +217,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Change one's own password; the session stays signed in (other sessions end)."""
     form = PasswordChangeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -242,7 +244,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def twofa_setup(request: HttpRequest) -> HttpResponse:
+def twofa_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Switch on two-factor: a new secret as QR code (inline SVG, made here) and as text,
     confirmed with a code from the app. With two-factor already on, shows that and the way off."""
     user = request.user
@@ -275,7 +277,7 @@ def twofa_setup(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def twofa_verify(request: HttpRequest) -> HttpResponse:
+def twofa_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A signed-in user with a device confirms a code for this session (the console sends
     editors and administrators here when COPPS_REQUIRE_2FA is on). Wrong codes are throttled
     like failed sign-ins."""
@@ -307,7 +309,7 @@ def twofa_verify(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def twofa_disable(request: HttpRequest) -> HttpResponse:
+def twofa_disable(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Switch two-factor off; needs a current code (a stolen session alone cannot do it)."""
     user = request.user
     if not user.has_2fa:
@@ -335,7 +337,7 @@ def twofa_disable(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List the user's own tokens and issue new ones. A new token is shown in this one response
     only (never stored, never put in a cookie or message); the page is not cached."""
     _require(request, roles.TOKENS_OWN)

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -159,6 +160,7 @@ PERMISSION_DETAILS = {
 
 
 def _on_permission_denied(request, exc: PermissionDenied):
+    detail: str | Promise
     if isinstance(exc, SelfApproval):
         detail = str(exc)
     else:
@@ -299,7 +301,7 @@ def message_out(message: Message, user) -> dict:
         "version": message.version,
         "author": _person(message.author),
         "approved_by": _person(message.approved_by),
-        "area": message.area.slug if message.area_id else None,
+        "area": message.area.slug if message.area is not None else None,
         "audiences": [a.slug for a in message.audiences.all()],
         "channels": list(message.channels or []),
         "is_personal": message.is_personal,
@@ -507,10 +509,13 @@ def list_messages(
     start = (page - 1) * page_size
     items = list(_with_related(qs).order_by("-updated_at", "-pk")[start : start + page_size])
     base = settings.SITE_URL + reverse("api:list_messages")
-    filters = {k: v for k, v in {"state": state, "kind": kind, "language": language}.items() if v}
+    filters: dict[str, str] = {
+        k: v for k, v in {"state": state, "kind": kind, "language": language}.items() if v
+    }
 
     def link(number: int) -> str:
-        return base + "?" + urlencode({**filters, "page": number, "page_size": page_size})
+        query: dict[str, str | int] = {**filters, "page": number, "page_size": page_size}
+        return base + "?" + urlencode(query)
 
     return {
         "count": count,

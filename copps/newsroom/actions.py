@@ -7,7 +7,9 @@ call these; nothing else writes messages.
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -331,7 +333,7 @@ def findings_for(message: Message):
     return guidelines.check(guidelines.Content.from_message(message))
 
 
-def _lock(message: Message) -> dict:
+def _lock(message: Message) -> Mapping[str, Any]:
     """Lock the message's row for this transaction and return what it holds now.
 
     Used to tell a repeated click (the row already shows the result: idempotent) from a real
@@ -675,7 +677,7 @@ def _correction_refusal(by, correction: Correction) -> PermissionDenied:
     return PermissionDenied("correction.review")
 
 
-def _lock_correction(correction: Correction) -> dict:
+def _lock_correction(correction: Correction) -> Mapping[str, Any]:
     current = (
         Correction.objects.select_for_update()
         .filter(pk=correction.pk)

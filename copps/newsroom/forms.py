@@ -7,10 +7,12 @@ field answers bad input with a field error (never an exception), and ``apply_err
 """
 
 import secrets
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from copps.accounts.models import Area
@@ -78,6 +80,7 @@ class VersionForm(ConsoleForm):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data; the stubs allow None
         if self.is_filled():
             if not (data.get("title") or "").strip() and "title" not in self.errors:
                 self.add_error("title", _("A title is required."))
@@ -163,6 +166,7 @@ class MessageForm(ConsoleForm):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data; the stubs allow None
         publish_at, expires_at = data.get("publish_at"), data.get("expires_at")
         if publish_at and expires_at and expires_at <= publish_at:
             self.add_error("expires_at", _("The end must come after the publication time."))
@@ -205,7 +209,7 @@ class MessageEditor:
             VersionForm(data, language=lang, initial=version_initial.get(lang))
             for lang in CONTENT_LANGUAGES
         ]
-        self.non_field_errors: list[str] = []
+        self.non_field_errors: list[str | Promise] = []
 
     @property
     def is_bound(self) -> bool:
@@ -459,7 +463,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 
 def action_form(action: str, message: Message, data=None) -> ActionForm:
     cls = ACTION_FORMS[action]
-    kwargs = {"prefix": action, "initial": {"version": message.version}}
+    kwargs: dict[str, Any] = {"prefix": action, "initial": {"version": message.version}}
     if cls is CorrectForm:
         kwargs["message"] = message
     return cls(data, **kwargs)

@@ -54,9 +54,11 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     try:
         mode = "RGBA" if "A" in image.getbands() else "RGB"
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(
+        converted = ImageCms.profileToProfile(
             image.convert(mode), source, ImageCms.createProfile("sRGB"), outputMode=mode
         )
+        assert converted is not None  # only inPlace=True returns None
+        return converted
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image  # a broken profile: keep the pixels as they are
 
@@ -87,8 +89,9 @@ def clean_image(upload) -> tuple[bytes, str]:
                 if probe.width * probe.height > MAX_PIXELS:
                     raise _invalid(_("The image has too many pixels."))
                 probe.verify()
-            image = Image.open(io.BytesIO(raw))
+            image: Image.Image = Image.open(io.BytesIO(raw))
             fmt = image.format
+            assert fmt is not None  # probe.format was one of FORMATS
             image.load()  # a truncated file fails here, not halfway through saving
             image = ImageOps.exif_transpose(image)
             image = _pixels_only(_to_srgb(image))

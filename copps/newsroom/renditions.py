@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import regex
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 URL_RE = regex.compile(r"https?://[^\s<>\"]+?(?=[.,;:!?)\]'\"]*(?:\s|$))")
@@ -69,7 +70,7 @@ SIGNATURE_DASH = "—"
 @dataclass(frozen=True)
 class ChannelSpec:
     key: str
-    label: str
+    label: str | Promise  # lazily translated for the web-like channels
     limit: int | None  # None: unlimited
     unit: str  # chars | graphemes | weighted | utf16 | sms
     link_weight: int | None = None  # links count as this many characters (X, Mastodon)

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -29,6 +30,7 @@ from . import access, actions, guidelines, renditions
 from .actions import Conflict, CorrectionClosed, GuidelineBlocked, InvalidTransition, SelfApproval
 from .forms import (
     ACTION_FORMS,
+    CorrectForm,
     ImageForm,
     MessageEditor,
     RejectCorrectionForm,
@@ -42,13 +44,13 @@ from .workflow import PUBLIC_STATES, State
 # Pages -----------------------------------------------------------------------------------------
 
 
-def error_page(request, status: int, heading: str, explanation: str, **extra):
+def error_page(request, status: int, heading: str, explanation: str | Promise, **extra):
     """The console's 403/409 page: says plainly what happened and what to do next."""
     context = {"heading": heading, "explanation": explanation, **extra}
     return render(request, "console/error.html", context, status=status)
 
 
-def forbidden(request, explanation: str = ""):
+def forbidden(request, explanation: str | Promise = ""):
     return error_page(
         request,
         403,
@@ -70,7 +72,7 @@ def console_view(view):
     return wrapper
 
 
-def requires(capability: str, explanation: str = ""):
+def requires(capability: str, explanation: str | Promise = ""):
     """403 unless the user's role has ``capability``."""
 
     def decorator(view):
@@ -586,6 +588,7 @@ def message_action(request, pk, action):
         message.version = seen
     try:
         if action == "correct":
+            assert isinstance(form, CorrectForm)  # ACTION_FORMS["correct"]; narrows for the checker
             actions.propose_correction(
                 message,
                 by=user,

@@ -66,9 +66,11 @@ def update_page(
         if page is not None and page.title == title and page.body == body:
             return page
         created = page is None
-        before = {} if created else {"title": page.title, "body_sha": _digest(page.body)}
-        if created:
+        before: dict[str, str] = {}
+        if page is None:
             page = Page(slug=slug, language=language)
+        else:
+            before = {"title": page.title, "body_sha": _digest(page.body)}
         page.title = title
         page.body = body
         page.updated_at = timezone.now()

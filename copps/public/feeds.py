@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape, format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,7 +29,7 @@ def feed_language(request) -> str:
 
 
 class NewsRss(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
     path = "/feeds/news.xml"
     description = gettext_lazy("News and press releases")
 
@@ -53,7 +53,9 @@ class NewsRss(Feed):
     def feed_url(self, lang):
         return settings.SITE_URL + self.path + (f"?lang={lang}" if lang else "")
 
-    def language(self, lang):
+    # Feed reads every attribute through _get_dynamic_attr, so a method is allowed here; the
+    # stubs declare only the plain attribute.
+    def language(self, lang):  # type: ignore[override]
         return lang or settings.LANGUAGE_CODE
 
     def items(self, lang):
@@ -72,7 +74,7 @@ class NewsRss(Feed):
 
     def item_description(self, item):
         message = item.message
-        parts = []
+        parts: list[str] = []
         if message.correction_note:
             parts.append(
                 format_html(

@@ -99,7 +99,8 @@ def state_badge(state: str):
     """A state label with text and a symbol, never colour alone."""
     from copps.newsroom.workflow import State
 
-    symbols = {
+    # Keyed by State members, looked up by the plain ``str`` value (TextChoices are str).
+    symbols: dict[str, str] = {
         State.DRAFT: "✎",
         State.SUBMITTED: "◔",
         State.APPROVED: "✓",

@@ -1,4 +1,8 @@
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only the type checker needs the model here
+    from copps.newsroom.models import Message
 
 INFO, WARNING, BLOCKING = "info", "warning", "blocking"
 SEVERITY_ORDER = {BLOCKING: 0, WARNING: 1, INFO: 2}
@@ -21,7 +25,7 @@ class Content:
     is_personal: bool = False
     signature: str = ""
     channels: list[str] = field(default_factory=list)
-    message: object | None = None  # the saved message, for rendition checks
+    message: "Message | None" = None  # the saved message, for rendition checks
 
     @classmethod
     def from_message(cls, message) -> "Content":

@@ -24,7 +24,8 @@ AUDIENCES = [
     ("Pendelaars", "commuters", "Wie dagelijks door de zone rijdt"),
     ("Ondernemers", "businesses", "Handelaars en bedrijven"),
 ]
-NAMES = {
+# Keyed by Role members, looked up by the plain ``str`` values of Role.values.
+NAMES: dict[str, tuple[str, str, str]] = {
     Role.COMMUNICATOR: ("Sanne", "Peeters", "Sanne Peeters, woordvoerder"),
     Role.EDITOR: ("Luc", "Dubois", "Luc Dubois, hoofdredacteur"),
     Role.OFFICER: ("Ahmed", "El Amrani", "Inspecteur Ahmed El Amrani, wijkagent Noord"),
