@@ -257,6 +257,9 @@ COPPS_REQUIRE_2FA = envbool("COPPS_REQUIRE_2FA", PRODUCTION)
 COPPS_OWN_PHONE_NUMBERS = envlist("COPPS_OWN_PHONE_NUMBERS", "101,112,+3225551010")
 COPPS_OWN_EMAIL_DOMAINS = envlist("COPPS_OWN_EMAIL_DOMAINS", "police.example")
 
+# SMS renditions are cut to fit this many concatenated segments (153 GSM-7 / 67 UCS-2 each).
+COPPS_SMS_MAX_SEGMENTS = max(1, envint("COPPS_SMS_MAX_SEGMENTS", 1))
+
 # The worker: how often it looks for scheduled work, and when /healthz calls it gone.
 COPPS_WORKER_TICK_SECONDS = envint("COPPS_WORKER_TICK_SECONDS", 1)
 COPPS_WORKER_STALE_SECONDS = envint("COPPS_WORKER_STALE_SECONDS", 30)

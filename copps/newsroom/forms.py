@@ -354,7 +354,7 @@ class ScheduleForm(ActionForm):
 
 class RetractForm(ActionForm):
     reason = forms.CharField(
-        label=_("Reason (shown on the public page)"),
+        label=_("Reason (internal: kept in the audit trail, not shown to the public)"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say why the message is withdrawn.")},

@@ -94,7 +94,7 @@ SMS_SEGMENT = {"GSM-7": 153, "UCS-2": 67}
 
 def sms_max_segments() -> int:
     """How many concatenated segments one SMS rendition may use (settings, default 1)."""
-    return max(1, int(getattr(settings, "COPPS_SMS_MAX_SEGMENTS", 1)))
+    return settings.COPPS_SMS_MAX_SEGMENTS
 
 
 # SMS ------------------------------------------------------------------------------------------
