@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "copps.accounts",
     "copps.audit",
+    "copps.channels",
     "copps.newsroom",
     "copps.public",
     "copps.worker",
@@ -263,6 +264,22 @@ COPPS_SMS_MAX_SEGMENTS = max(1, envint("COPPS_SMS_MAX_SEGMENTS", 1))
 # The worker: how often it looks for scheduled work, and when /healthz calls it gone.
 COPPS_WORKER_TICK_SECONDS = envint("COPPS_WORKER_TICK_SECONDS", 1)
 COPPS_WORKER_STALE_SECONDS = envint("COPPS_WORKER_STALE_SECONDS", 30)
+
+# Channels and deliveries (copps/channels). Credentials are encrypted at rest with this key
+# (Fernet); by default it is derived from SECRET_KEY, so rotating SECRET_KEY needs this set to
+# the old derived key first (see docs/deployment.md).
+COPPS_SECRETS_KEY = envstr("COPPS_SECRETS_KEY", "")
+# Hosts the outbound HTTP entry point may call even though they are private (copps/lib/http.py).
+COPPS_HTTP_ALLOW_PRIVATE_HOSTS = envlist("COPPS_HTTP_ALLOW_PRIVATE_HOSTS", "")
+# A delivery still "sending" after this long belongs to a worker that died: the sweeper takes it.
+COPPS_DELIVERY_SENDING_TIMEOUT = envint("COPPS_DELIVERY_SENDING_TIMEOUT", 120)
+# Retries of a failed delivery: at most this many attempts, backoff doubling up to the cap.
+COPPS_DELIVERY_MAX_ATTEMPTS = envint("COPPS_DELIVERY_MAX_ATTEMPTS", 8)
+COPPS_DELIVERY_BACKOFF_CAP = envint("COPPS_DELIVERY_BACKOFF_CAP", 3600)
+# Space calls to each channel by the service's published rate limit (off only in tests).
+COPPS_CHANNEL_RATE_LIMIT = envbool("COPPS_CHANNEL_RATE_LIMIT", True)
+# Circuit breaker: this many failures in a row pause a channel (and alert administrators).
+COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 
 LOGGING = {
     "version": 1,

@@ -121,3 +121,44 @@ def pytest_sessionstart(session):
 
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         print("copps tests: running on PostgreSQL")  # noqa: T201
+
+
+# --- Channels ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_channel(db):
+    """A channel account; sandbox by default (the built-in imitation of the service answers)."""
+    from copps.channels.models import Channel
+
+    def make(kind="webhook", *, slug=None, language="nl", sandbox=True, config=None, secrets=None,
+             audiences=()):
+        channel = Channel(
+            name=slug or f"{kind} {language}",
+            slug=slug or f"{kind}-{language}",
+            kind=kind,
+            language=language,
+            sandbox=sandbox,
+            config=config or {},
+        )
+        channel.set_secrets(secrets if secrets is not None else {"signing_secret": "s" * 32})
+        channel.save()
+        channel.audiences.set(audiences)
+        return channel
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Tests call channels back to back; the rate limit has its own test."""
+    settings.COPPS_CHANNEL_RATE_LIMIT = False
+
+
+@pytest.fixture(autouse=True)
+def _clear_sandbox_faults():
+    from copps.channels import sandbox
+
+    sandbox.FAULTS.clear()
+    yield
+    sandbox.FAULTS.clear()

@@ -14,6 +14,8 @@ class Area(models.Model):
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    # Belgian postcodes the area covers: subscribers to these hear about its messages.
+    postcodes = models.JSONField(_("postcodes"), default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -758,6 +758,48 @@ def list_corrections(request, message_id: int = MessageId):
     return [correction_out(c, request.auth) for c in corrections]
 
 
+def delivery_out(d) -> dict:
+    return {
+        "id": d.pk,
+        "channel": d.channel.slug,
+        "channel_name": d.channel.name,
+        "kind": d.channel.kind,
+        "language": d.language,
+        "operation": d.operation,
+        "state": d.state,
+        "permanent": d.permanent,
+        "external_id": d.external_id,
+        "url": d.url,
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "next_attempt_at": d.next_attempt_at,
+        "sent_at": d.sent_at,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "recipients": {
+            "total": d.recipients_total,
+            "sent": d.recipients_sent,
+            "failed": d.recipients_failed,
+            "unknown": d.recipients_unknown,
+        }
+        if d.channel.adapter.subscribers
+        else None,
+    }
+
+
+@api.get(
+    "/messages/{int:message_id}/deliveries",
+    response=responses({200: list[s.DeliveryOut]}, 404, 422),
+    tags=["messages"],
+)
+def list_deliveries(request, message_id: int = MessageId):
+    """Where the message went: one entry per channel post, edit or deletion, with its state
+    (pending, sending, sent, failed, unknown — the outcome could not be confirmed and a person
+    must decide — or cancelled), the post's id and URL, attempts and the last error."""
+    message = _load(request, message_id)
+    return [delivery_out(d) for d in message.deliveries.select_related("channel").order_by("pk")]
+
+
 @api.get(
     "/corrections/{int:correction_id}",
     response=responses({200: s.CorrectionOut}, 404, 422),

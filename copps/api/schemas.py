@@ -226,6 +226,28 @@ class PersonOut(Schema):
     name: str
 
 
+class DeliveryOut(Schema):
+    id: int
+    channel: str = Field(description="The channel's slug.")
+    channel_name: str
+    kind: str = Field(description="The channel's kind (mastodon, bluesky, email, sms_kannel ...).")
+    language: str
+    operation: Literal["post", "update", "delete"]
+    state: Literal["pending", "sending", "sent", "failed", "unknown", "cancelled"]
+    permanent: bool = Field(description="A failure that will not be retried.")
+    external_id: str
+    url: str
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    recipients: dict[str, int] | None = Field(
+        None, description="Subscriber channels: total, sent, failed, unknown copies."
+    )
+
+
 class MessageOut(Schema):
     id: int
     state: StateCode

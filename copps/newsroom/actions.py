@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from copps.audit import log as audit
 
-from . import access, guidelines
+from . import access, distribution, guidelines
 from .models import (
     CONTENT_LANGUAGES,
     Correction,
@@ -160,7 +160,11 @@ def create_message(
                 author=by,
                 kind=kind,
                 area=area,
-                channels=_clean_channels(channels),
+                channels=_clean_channels(channels)
+                if channels is not None
+                else distribution.default_formats(
+                    [v.language for v in versions], [getattr(a, "pk", a) for a in audiences]
+                ),
                 is_personal=is_personal,
                 signature=signature.strip(),
                 publish_at=publish_at,
@@ -538,6 +542,7 @@ def _publish(message: Message, *, by) -> None:
         created_by=getattr(by, "username", str(by)),
         snapshot=_snapshot(message),
     )
+    distribution.on_publish(message)
 
 
 # Corrections: proposed by one person, approved by another ------------------------------------
@@ -750,12 +755,15 @@ def approve_correction(correction: Correction, *, by) -> Correction:
             correction_note=correction.note,
             data={"correction": correction.pk, "languages": correction.languages},
         )
-        Revision.objects.create(
+        revision = Revision.objects.create(
             message=message,
             number=message.revisions.count() + 1,
             created_by=by.username,
             note=correction.note,
             snapshot=_snapshot(message),
+        )
+        distribution.on_correct(
+            message, languages=correction.languages, revision=revision.number, note=correction.note
         )
     # The caller's copy of the message (cached on the correction) now shows the new state.
     correction.message.refresh_from_db()
@@ -803,14 +811,16 @@ def retract_message(message: Message, *, by, reason: str) -> None:
     access.require(by, message, "retract")
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why the message is withdrawn.")]})
-    apply(
-        message,
-        "retract",
-        by=by,
-        reason=reason,
-        retracted_at=timezone.now(),
-        retraction_note=reason.strip(),
-    )
+    with transaction.atomic():
+        apply(
+            message,
+            "retract",
+            by=by,
+            reason=reason,
+            retracted_at=timezone.now(),
+            retraction_note=reason.strip(),
+        )
+        distribution.on_retract(message, by=by.username, reason=reason.strip())
 
 
 def update_word_list(*, by, language: str, category: str, terms: str):

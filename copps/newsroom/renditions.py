@@ -85,6 +85,13 @@ CHANNELS: dict[str, ChannelSpec] = {
     "bluesky": ChannelSpec("bluesky", "Bluesky", 300, "graphemes"),
     "telegram": ChannelSpec("telegram", "Telegram", 4096, "utf16"),
     "sms": ChannelSpec("sms", "SMS", 160, "sms"),
+    "facebook": ChannelSpec("facebook", "Facebook", None, "chars"),
+    "instagram": ChannelSpec("instagram", "Instagram", 2200, "graphemes"),
+    "linkedin": ChannelSpec("linkedin", "LinkedIn", 3000, "graphemes"),
+    "youtube": ChannelSpec("youtube", "YouTube", 5000, "graphemes"),
+    # A push notification shows a title and about two lines of text.
+    "push": ChannelSpec("push", _("Web push"), 180, "graphemes"),
+    "webhook": ChannelSpec("webhook", _("Webhook"), None, "chars"),
 }
 SHORT_CHANNELS = [key for key, spec in CHANNELS.items() if spec.limit]
 

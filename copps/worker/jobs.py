@@ -22,11 +22,16 @@ def delete_old_login_failures(now) -> int:
 
 
 def _jobs():
+    from copps.channels import deliveries
     from copps.newsroom.actions import expire_due, publish_due
 
     return {
         "published": publish_due,
         "expired": expire_due,
+        "swept": deliveries.sweep,
+        "delivered": deliveries.deliver_due,
+        "recipients_sent": deliveries.deliver_recipients,
+        "reconciled": deliveries.reconcile,
         "login_failures_deleted": delete_old_login_failures,
     }
 

@@ -1,0 +1,248 @@
+"""The contract every channel adapter keeps (one adapter per kind, in ``adapters/<kind>.py``).
+
+An adapter turns a Delivery's frozen payload into calls to one service, through the one
+outbound HTTP entry point (``copps.lib.http``), and reports the outcome:
+
+- return an ``Outcome`` (the post's id and URL) when the service confirmed it;
+- raise ``ChannelError`` otherwise, saying whether the error is permanent, whether the
+  request may have gone out (``maybe_sent``: the outcome is unknown) and, for 429, when to come
+  back. ``ChannelError.from_http`` classifies an HTTP answer the same way for every adapter.
+
+The delivery engine (``deliveries.py``) owns states, retries and the rate limit; adapters never
+touch a Delivery's state.
+
+How to add a channel
+--------------------
+1. ``adapters/<kind>.py``: a subclass of ``Adapter`` with ``kind``, ``rendition`` (a key of
+   ``newsroom.renditions.CHANNELS``), ``fields`` (settings and secrets the console asks for),
+   ``check()``, ``post()`` and, where the service allows, ``update()``, ``delete()``, ``find()``.
+2. Declare what the service offers: ``idempotent`` (it deduplicates by our key, so an unknown
+   outcome can be retried safely), ``can_edit``, ``can_delete``, ``rate_per_minute`` (its
+   published limit).
+3. Register it in ``registry.ADAPTERS`` and add the kind to ``models.Kind``.
+4. A sandbox imitation in ``sandbox.py`` answering like the real API (the demo and the tests use it).
+5. Tests: post, edit, delete, each error class, and ``check()`` with bad credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext_lazy as _
+
+from copps.lib import http
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .models import Channel, Delivery, Recipient
+
+
+@dataclass
+class Outcome:
+    external_id: str
+    url: str = ""
+    # Recipient-level results of a batch (subscriber channels): recipient id -> external id.
+    recipients: dict[int, str] = field(default_factory=dict)
+
+
+class ChannelError(Exception):
+    """A call to the service did not succeed.
+
+    ``permanent``: retrying will not help (bad request, content refused, revoked credentials).
+    ``maybe_sent``: the request may have reached the service; the outcome is unknown.
+    ``retry_after``: seconds the service asked us to wait (429 Retry-After).
+    ``disable_channel``: the credentials themselves are bad; stop using this channel.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        maybe_sent: bool = False,
+        retry_after: float | None = None,
+        disable_channel: bool = False,
+    ):
+        super().__init__(message)
+        self.permanent = permanent
+        self.maybe_sent = maybe_sent
+        self.retry_after = retry_after
+        self.disable_channel = disable_channel
+
+    @classmethod
+    def from_http(cls, response: httpx.Response, what: str = "") -> ChannelError:
+        """Classify an unsuccessful HTTP answer: 401/403 disable, 429/5xx retry, 4xx permanent."""
+        status = response.status_code
+        detail = _short_body(response)
+        message = f"{what or 'request'}: HTTP {status}" + (f": {detail}" if detail else "")
+        if status in (401, 403):
+            return cls(message, permanent=True, disable_channel=True)
+        if status == 429:
+            return cls(message, retry_after=_retry_after(response))
+        if status >= 500:
+            # The service took the request and failed: it may or may not have posted.
+            return cls(message, maybe_sent=True, retry_after=_retry_after(response))
+        if status == 408:
+            return cls(message)
+        return cls(message, permanent=True)
+
+    @classmethod
+    def from_transport(cls, exc: http.HttpError, what: str = "") -> ChannelError:
+        prefix = f"{what}: " if what else ""
+        if isinstance(exc, http.NotSent):
+            return cls(f"{prefix}{exc}")
+        if isinstance(exc, http.NoAnswer):
+            return cls(f"{prefix}{exc}", maybe_sent=True)
+        return cls(f"{prefix}{exc}", permanent=True)
+
+
+def _short_body(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(body, dict):
+        for key in ("error_description", "error", "message", "detail", "description", "title"):
+            value = body.get(key)
+            if isinstance(value, str):
+                return value[:200]
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return value["message"][:200]
+    return str(body)[:200]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            from django.utils import timezone
+
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting the console asks for when configuring a channel of this kind."""
+
+    name: str
+    label: Any
+    secret: bool = False
+    required: bool = True
+    help: Any = ""
+    default: str = ""
+
+
+class Adapter:
+    kind: ClassVar[str] = ""
+    rendition: ClassVar[str] = "web"
+    fields: ClassVar[tuple[Field, ...]] = ()
+    # The service deduplicates by our key: an unknown outcome may be retried with the same key.
+    idempotent: ClassVar[bool] = False
+    can_edit: ClassVar[bool] = False
+    can_delete: ClassVar[bool] = False
+    # find() can read back recent posts to settle an unknown outcome.
+    can_find: ClassVar[bool] = False
+    # Sends one copy per subscriber (Recipient rows) instead of one post.
+    subscribers: ClassVar[bool] = False
+    medium: ClassVar[str] = ""  # the Subscription.medium of a subscriber channel
+    batch_size: ClassVar[int] = 100
+    # The service's published limit; the engine spaces calls accordingly.
+    rate_per_minute: ClassVar[float] = 60.0
+    # Where the demo's imitation of the service answers (sandbox accounts).
+    sandbox_base: ClassVar[str] = ""
+
+    def __init__(self, channel: Channel):
+        self.channel = channel
+        self.config = dict(channel.config or {})
+        self._secrets: dict | None = None
+
+    @property
+    def secrets(self) -> dict:
+        if self._secrets is None:
+            self._secrets = self.channel.get_secrets()
+        return self._secrets
+
+    def setting(self, name: str, default: str = "") -> str:
+        value = self.config.get(name)
+        if value in (None, ""):
+            value = self.secrets.get(name, default)
+        return str(value) if value is not None else default
+
+    def api_base(self, real: str) -> str:
+        """The service's API root: the real one, or the sandbox for sandbox accounts."""
+        if self.channel.sandbox and self.sandbox_base:
+            return self.sandbox_base
+        return (self.config.get("api_base") or real).rstrip("/")
+
+    def call(self, method: str, url: str, *, what: str = "", **kwargs: Any) -> httpx.Response:
+        """One HTTP call through the entry point; transport errors become ChannelError."""
+        kwargs.setdefault("allow_private", self.allow_private)
+        try:
+            return http.request(method, url, **kwargs)
+        except http.HttpError as exc:
+            raise ChannelError.from_transport(exc, what) from None
+
+    def json_call(self, method: str, url: str, *, what: str = "", ok=(200, 201, 202), **kwargs):
+        """An HTTP call whose success answer must be a JSON document; returns it."""
+        response = self.call(method, url, what=what, **kwargs)
+        if response.status_code not in ok:
+            raise ChannelError.from_http(response, what)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            # The service said yes but the body is garbage: it probably acted; we cannot tell.
+            raise ChannelError(f"{what}: malformed response body", maybe_sent=True) from None
+
+    # An administrator configured this endpoint (not outside input): private hosts allowed.
+    allow_private: ClassVar[bool] = True
+
+    # The contract -------------------------------------------------------------------------
+
+    @classmethod
+    def validate_config(cls, config: dict, secrets: dict) -> dict[str, str]:
+        """Field errors for a configuration (before any network call); {} when fine."""
+        errors = {}
+        for f in cls.fields:
+            value = (secrets if f.secret else config).get(f.name, "")
+            if f.required and not str(value).strip():
+                errors[f.name] = str(_("This field is required."))
+        return errors
+
+    def check(self) -> str:
+        """Test the connection and credentials; returns a short description of the account."""
+        raise NotImplementedError
+
+    def post(self, delivery: Delivery) -> Outcome:
+        raise NotImplementedError
+
+    def update(self, delivery: Delivery, target: Delivery) -> Outcome:
+        raise NotImplementedError
+
+    def delete(self, delivery: Delivery, target: Delivery) -> None:
+        raise NotImplementedError
+
+    def find(self, delivery: Delivery) -> Outcome | None:
+        """Read back recent posts: the post if it is there, None if it certainly is not."""
+        raise NotImplementedError
+
+    def send_batch(self, delivery: Delivery, recipients: list[Recipient]) -> dict[int, Any]:
+        """Subscriber channels: send one copy to each recipient.
+
+        Returns recipient id -> external id (str) for each copy sent, or a ChannelError for a
+        copy that failed. Raising ChannelError fails the whole batch (e.g. the server is down).
+        """
+        raise NotImplementedError
+
+    def preview(self, delivery: Delivery) -> dict:
+        """How the post looks (the console's sandbox view): {"text", "title", ...}."""
+        return {"text": delivery.payload.get("text", ""), "title": delivery.payload.get("title")}

@@ -1,0 +1,210 @@
+"""From a message to its deliveries: which channels get it, with what text, and what happens on
+them when the message is corrected or retracted.
+
+A message names the *formats* it is meant for (``Message.channels``: rendition keys such as
+``mastodon`` or ``email``; ``web`` and ``rss`` are the home base and always on). It goes to every
+usable channel account whose adapter uses one of those formats, whose language is one of the
+message's languages and whose audiences (if the channel has any) overlap the message's
+audiences (if it has any). This is the article's "communication mix": the same message,
+matched to each target group's channels.
+
+Called by the workflow actions inside their transaction, so a published message and its
+Delivery rows are committed together (no publish without its deliveries, nothing planned for a
+publish that rolled back).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from copps.channels import deliveries
+from copps.channels.models import Channel, ChannelStatus, Delivery
+from copps.channels.states import DeliveryState, Operation
+
+from . import renditions
+from .models import Message
+
+S = DeliveryState
+HOME_BASE = ("web", "rss")
+
+
+def usable_channels():
+    return (
+        Channel.objects.filter(enabled=True)
+        .exclude(status=ChannelStatus.DISABLED)
+        .prefetch_related("audiences")
+        .order_by("pk")
+    )
+
+
+def _serves(channel: Channel, languages: set[str], audience_ids: set[int]) -> bool:
+    if channel.language not in languages:
+        return False
+    own = {a.pk for a in channel.audiences.all()}
+    return not (own and audience_ids and not own & audience_ids)
+
+
+def default_formats(languages, audience_ids) -> list[str]:
+    """The formats a message gets when nobody chose: the home base plus every format of a
+    channel that serves its languages and audiences."""
+    chosen = set(HOME_BASE)
+    for channel in usable_channels():
+        if _serves(channel, set(languages), set(audience_ids)):
+            chosen.add(channel.adapter.rendition)
+    return [key for key in renditions.CHANNELS if key in chosen]
+
+
+def targets(message: Message) -> list[Channel]:
+    """The channel accounts a message goes to."""
+    formats = set(message.channels or [])
+    languages = set(message.languages)
+    audience_ids = {a.pk for a in message.audiences.all()}
+    return [
+        ch
+        for ch in usable_channels()
+        if ch.adapter.rendition in formats and _serves(ch, languages, audience_ids)
+    ]
+
+
+def payload_for(message: Message, channel: Channel, language: str, *, note: str = "") -> dict:
+    """The frozen content of one delivery: the rendition text plus what adapters need."""
+    rendition_key = channel.adapter.rendition
+    version = message.version_for(language)
+    assert version is not None
+    rendition = renditions.render(message, rendition_key, language)
+    text = rendition.text
+    if note:  # a correction posted where the original cannot be edited
+        text = renditions.render_text(
+            rendition_key,
+            language=language,
+            title=f"{_correction_word(language)}: {version.title}",
+            summary=note,
+            full_text=note,
+            link=rendition.link or message.permalink(language),
+        ).text
+    area = message.area
+    return {
+        "text": text,
+        "title": version.title,
+        "summary": version.teaser.strip(),
+        "body_text": version.body_text,
+        "body_html": version.body_html,
+        "link": message.permalink(language),
+        "short_link": message.short_link(),
+        "kind": message.kind,
+        "area": area.slug if area else "",
+        "postcodes": list(getattr(area, "postcodes", None) or []),
+        "language": language,
+        "correction": bool(note),
+        "images": [
+            {"name": img.file.name, "url": settings.SITE_URL + img.file.url, "alt": img.alt_text}
+            for img in message.images.all()
+        ],
+    }
+
+
+def _correction_word(language: str) -> str:
+    from django.utils import translation
+
+    with translation.override(language):
+        from django.utils.translation import gettext
+
+        return gettext("Correction")
+
+
+def on_publish(message: Message) -> list[Delivery]:
+    """Plan one post per (channel, language version); idempotent."""
+    planned = []
+    languages = set(message.languages)
+    for channel in targets(message):
+        if channel.language in languages:
+            planned.append(
+                deliveries.plan(
+                    message_id=message.pk,
+                    channel=channel,
+                    language=channel.language,
+                    payload=payload_for(message, channel, channel.language),
+                )
+            )
+    return planned
+
+
+def _posts(message: Message):
+    return (
+        Delivery.objects.filter(message=message, operation=Operation.POST)
+        .select_related("channel")
+        .order_by("pk")
+    )
+
+
+def on_correct(message: Message, *, languages: list[str], revision: int, note: str) -> None:
+    """After an approved correction: edit each post where the channel allows it, else post a
+    correction that links to the updated page; posts not yet tried simply carry the new text."""
+    for post in _posts(message):
+        if post.language not in languages or post.payload.get("correction"):
+            continue
+        channel = post.channel
+        if post.state == S.PENDING and deliveries.replan_payload(
+            post, payload_for(message, channel, post.language)
+        ):
+            continue
+        if post.state == S.CANCELLED or (post.state == S.FAILED and post.permanent):
+            continue
+        if channel.adapter.can_edit:
+            deliveries.plan(
+                message_id=message.pk,
+                channel=channel,
+                language=post.language,
+                operation=Operation.UPDATE,
+                target=post,
+                seq=revision,
+                payload=payload_for(message, channel, post.language),
+            )
+        else:
+            deliveries.plan(
+                message_id=message.pk,
+                channel=channel,
+                language=post.language,
+                seq=f"correction-{revision}",
+                payload=payload_for(message, channel, post.language, note=note),
+            )
+    # A language the correction added goes out like a new publication.
+    on_publish(message)
+
+
+def on_retract(message: Message, *, by: str, reason: str) -> None:
+    """Cancel what has not gone out; delete what has, where the channel can; record the rest."""
+    everything = Delivery.objects.filter(message=message).select_related("channel")
+    deliveries.cancel(
+        everything.filter(state__in=[S.PENDING, S.FAILED]).exclude(operation=Operation.DELETE),
+        by=by,
+        reason="message retracted",
+    )
+    for post in _posts(message).filter(state__in=[S.SENT, S.SENDING, S.UNKNOWN]):
+        adapter = post.channel.adapter
+        if adapter.can_delete:
+            deliveries.plan(
+                message_id=message.pk,
+                channel=post.channel,
+                language=post.language,
+                operation=Operation.DELETE,
+                target=post,
+                payload={"reason": reason},
+            )
+        else:
+            deliveries.plan(
+                message_id=message.pk,
+                channel=post.channel,
+                language=post.language,
+                operation=Operation.DELETE,
+                target=post,
+                payload={"reason": reason},
+                state=S.FAILED,
+                note=_cannot_delete(post),
+            )
+
+
+def _cannot_delete(post: Delivery) -> str:
+    if post.channel.adapter.subscribers:
+        return "messages already delivered to subscribers cannot be recalled"
+    return "this channel does not allow deleting posts: remove it by hand"
