@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 from django.views.static import serve
 
 from copps.api.urls import urlpatterns as api_urls
+from copps.channels import unsubscribe
 from copps.public import feeds
 from copps.public import views as public_views
 
@@ -17,11 +18,20 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("copps.accounts.urls")),
     path("console/pages/", include("copps.public.console_urls")),
+    path("console/channels/", include("copps.channels.console_urls")),
+    path("console/outbox/", include("copps.channels.outbox_urls")),
+    path("channels/sms/", include("copps.channels.sms_urls")),
+    path("push/", include("copps.channels.push_urls")),
+    path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("console/", include("copps.console.urls")),
     *api_urls,
     path("", public_views.root, name="root"),
 ]
-urlpatterns += i18n_patterns(path("", include("copps.public.urls")), prefix_default_language=True)
+urlpatterns += i18n_patterns(
+    path("", include("copps.channels.public_urls")),
+    path("", include("copps.public.urls")),
+    prefix_default_language=True,
+)
 
 # Uploaded images. Behind a reverse proxy in production the proxy serves /media/ itself
 # (docs/deployment.md); serving here keeps the embedded default self-contained.

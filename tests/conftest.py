@@ -131,8 +131,16 @@ def make_channel(db):
     """A channel account; sandbox by default (the built-in imitation of the service answers)."""
     from copps.channels.models import Channel
 
-    def make(kind="webhook", *, slug=None, language="nl", sandbox=True, config=None, secrets=None,
-             audiences=()):
+    def make(
+        kind="webhook",
+        *,
+        slug=None,
+        language="nl",
+        sandbox=True,
+        config=None,
+        secrets=None,
+        audiences=(),
+    ):
         channel = Channel(
             name=slug or f"{kind} {language}",
             slug=slug or f"{kind}-{language}",

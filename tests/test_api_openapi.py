@@ -15,6 +15,7 @@ EXPECTED = {
     "/api/v1/me": {"get"},
     "/api/v1/messages": {"get", "post"},
     "/api/v1/messages/{message_id}": {"get", "patch"},
+    "/api/v1/messages/{message_id}/deliveries": {"get"},
     "/api/v1/messages/{message_id}/submit": {"post"},
     "/api/v1/messages/{message_id}/withdraw": {"post"},
     "/api/v1/messages/{message_id}/reject": {"post"},

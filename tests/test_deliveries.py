@@ -64,7 +64,9 @@ def test_it_skips_channels_of_other_languages(make_channel, make_message, commun
     assert not message.deliveries.exists()
 
 
-def test_a_channel_for_another_audience_is_left_out(make_channel, make_message, communicator, editor):
+def test_a_channel_for_another_audience_is_left_out(
+    make_channel, make_message, communicator, editor
+):
     from copps.newsroom.models import Audience
 
     youth = Audience.objects.create(name="Youth", slug="youth")
@@ -245,7 +247,9 @@ def test_a_message_without_a_channel_list_goes_to_the_channels_serving_its_langu
     assert message.channels == ["web", "rss", "webhook"]
 
 
-def test_calls_are_spaced_by_the_channels_rate_limit(make_message, communicator, editor, hook, settings):
+def test_calls_are_spaced_by_the_channels_rate_limit(
+    make_message, communicator, editor, hook, settings
+):
     settings.COPPS_CHANNEL_RATE_LIMIT = True
     for i in range(2):
         m = make_message(communicator, title=f"Bericht {i}")

@@ -243,6 +243,11 @@ class Adapter:
         """
         raise NotImplementedError
 
+    def send_text(self, to: str, text: str, *, reference: str) -> str:
+        """SMS channels: one transactional text (a confirmation code, a reply), outside any
+        delivery. ``reference`` is our client reference; returns the gateway's message id."""
+        raise NotImplementedError
+
     def preview(self, delivery: Delivery) -> dict:
         """How the post looks (the console's sandbox view): {"text", "title", ...}."""
         return {"text": delivery.payload.get("text", ""), "title": delivery.payload.get("title")}

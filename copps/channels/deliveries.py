@@ -261,7 +261,12 @@ def _channel_ok(channel_id: int, now) -> None:
         status=ChannelStatus.ACTIVE, paused_until=None, status_reason="", updated_at=now
     )
     if resumed:
-        audit.record(actor="worker", action="channel.resume", object_type="channel", object_id=str(channel_id))
+        audit.record(
+            actor="worker",
+            action="channel.resume",
+            object_type="channel",
+            object_id=str(channel_id),
+        )
 
 
 def _channel_failed(channel_id: int, now, message: str) -> None:
@@ -274,22 +279,31 @@ def _channel_failed(channel_id: int, now, message: str) -> None:
     # Half-open after a pause that doubles with each further failure, up to the backoff cap.
     extra = channel.consecutive_failures - settings.COPPS_CHANNEL_FAILURE_THRESHOLD
     pause = min(settings.COPPS_DELIVERY_BACKOFF_CAP, 60 * 2**extra)
-    paused = Channel.objects.filter(pk=channel_id).exclude(status=ChannelStatus.DISABLED).update(
-        status=ChannelStatus.PAUSED,
-        paused_until=now + timedelta(seconds=pause),
-        status_reason=message[:1000],
-        updated_at=now,
+    paused = (
+        Channel.objects.filter(pk=channel_id)
+        .exclude(status=ChannelStatus.DISABLED)
+        .update(
+            status=ChannelStatus.PAUSED,
+            paused_until=now + timedelta(seconds=pause),
+            status_reason=message[:1000],
+            updated_at=now,
+        )
     )
     if paused and channel.status == ChannelStatus.ACTIVE:
         audit.record(actor="worker", action="channel.pause", obj=channel, reason=message[:500])
-        _alert(channel, f"{channel.name}: paused after {channel.consecutive_failures} failures in a row: {message}")
+        _alert(
+            channel,
+            f"{channel.name}: paused after {channel.consecutive_failures} failures in a row: {message}",
+        )
 
 
 def disable_channel(channel: Channel, *, reason: str, by: str = "worker") -> None:
     """A permanent problem (revoked credentials): stop using the channel until an admin acts."""
     now = timezone.now()
-    changed = Channel.objects.filter(pk=channel.pk).exclude(status=ChannelStatus.DISABLED).update(
-        status=ChannelStatus.DISABLED, status_reason=reason[:1000], updated_at=now
+    changed = (
+        Channel.objects.filter(pk=channel.pk)
+        .exclude(status=ChannelStatus.DISABLED)
+        .update(status=ChannelStatus.DISABLED, status_reason=reason[:1000], updated_at=now)
     )
     if changed:
         audit.record(actor=by, action="channel.disable", obj=channel, reason=reason[:500])
@@ -322,7 +336,11 @@ def _mail_admins(text: str) -> None:
 def _channel_ready(channel: Channel, now) -> bool:
     if not channel.usable:
         return False
-    if channel.status == ChannelStatus.PAUSED and channel.paused_until and channel.paused_until > now:
+    if (
+        channel.status == ChannelStatus.PAUSED
+        and channel.paused_until
+        and channel.paused_until > now
+    ):
         return False
     return True
 
@@ -374,14 +392,15 @@ def process(delivery: Delivery, now=None) -> str:
     if adapter.subscribers:
         expand(delivery, adapter)
         return delivery.state
+    target = delivery.target
     try:
-        if delivery.operation == Operation.POST:
+        if delivery.operation == Operation.POST or target is None:
             outcome = adapter.post(delivery)
         elif delivery.operation == Operation.UPDATE:
-            outcome = adapter.update(delivery, delivery.target)
+            outcome = adapter.update(delivery, target)
         else:
-            adapter.delete(delivery, delivery.target)
-            outcome = Outcome(delivery.target.external_id, "")
+            adapter.delete(delivery, target)
+            outcome = Outcome(target.external_id, "")
     except ChannelError as err:
         _fail(delivery, err, adapter)
     except Exception as exc:  # a bug in an adapter: we cannot know whether it sent
@@ -572,7 +591,10 @@ def _send_group(group: list[Recipient]) -> int:
     for pk, value in results.items():
         if isinstance(value, ChannelError):
             state = S.FAILED if value.permanent else (S.UNKNOWN if value.maybe_sent else S.PENDING)
-            if state == S.PENDING and _recipient_attempts(pk) >= settings.COPPS_DELIVERY_MAX_ATTEMPTS:
+            if (
+                state == S.PENDING
+                and _recipient_attempts(pk) >= settings.COPPS_DELIVERY_MAX_ATTEMPTS
+            ):
                 state = S.FAILED
             Recipient.objects.filter(pk=pk).update(
                 state=state, last_error=str(value)[:500], updated_at=now
@@ -640,9 +662,9 @@ def sweep(now=None) -> int:
     swept += stuck_recipients.update(
         state=S.UNKNOWN, last_error="the worker stopped while sending", updated_at=now
     )
-    for delivery in Delivery.objects.filter(state=S.SENDING, sending_since__lt=limit).select_related(
-        "channel"
-    ):
+    for delivery in Delivery.objects.filter(
+        state=S.SENDING, sending_since__lt=limit
+    ).select_related("channel"):
         adapter = delivery.channel.adapter
         detail = "the worker stopped while sending"
         if adapter.subscribers:

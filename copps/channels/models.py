@@ -161,6 +161,9 @@ class DeliveryEvent(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.from_state} -> {self.to_state}"
+
 
 class Medium(models.TextChoices):
     EMAIL = "email", _("E-mail")
@@ -244,12 +247,18 @@ class Recipient(models.Model):
         ]
         indexes = [models.Index(fields=["delivery", "state"])]
 
+    def __str__(self) -> str:
+        return f"recipient {self.pk} of delivery {self.delivery_id} ({self.state})"
+
 
 class RateHit(models.Model):
     """Short-lived throttling keys (sha256 of source + purpose); no address is stored."""
 
     key = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class SandboxPost(models.Model):
@@ -269,6 +278,9 @@ class SandboxPost(models.Model):
     class Meta:
         ordering = ["-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.service} {self.external_id}"
+
 
 class Alert(models.Model):
     """Something an administrator must look at (a paused or disabled channel)."""
@@ -281,3 +293,6 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:80]

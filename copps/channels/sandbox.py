@@ -59,8 +59,18 @@ def register() -> None:
     """Import every adapter module that ships an imitation (each calls ``add``)."""
     from importlib import import_module
 
-    for name in ("mastodon", "bluesky", "x", "facebook", "instagram", "linkedin", "telegram",
-                 "youtube", "smshttp", "webhook"):
+    for name in (
+        "mastodon",
+        "bluesky",
+        "x",
+        "facebook",
+        "instagram",
+        "linkedin",
+        "telegram",
+        "youtube",
+        "smshttp",
+        "webhook",
+    ):
         try:
             import_module(f"copps.channels.fakes.{name}")
         except ModuleNotFoundError as exc:
