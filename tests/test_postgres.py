@@ -132,3 +132,58 @@ def test_two_proposals_at_once_leave_exactly_one_pending_correction(
     assert all(isinstance(r, Correction) for r in results), results
     states = sorted(Correction.objects.values_list("state", flat=True))
     assert states == ["pending", "superseded"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_the_same_delivery_only_one_sends(
+    make_message, communicator, editor, make_channel
+):
+    from copps.channels import deliveries
+    from copps.channels.models import Delivery, SandboxPost
+
+    make_channel("webhook")
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    pk = message.deliveries.get().pk
+
+    def work():
+        return deliveries.process(Delivery.objects.select_related("channel").get(pk=pk))
+
+    run_concurrently(work, work, work)
+    delivery = Delivery.objects.get(pk=pk)
+    assert delivery.state == "sent" and delivery.attempts == 1
+    assert SandboxPost.objects.filter(idempotency_key=delivery.key).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_a_fan_out_and_every_copy_goes_once(
+    make_message, communicator, editor, make_channel, monkeypatch
+):
+    import secrets
+
+    from copps.channels import deliveries
+    from copps.channels.models import Subscription
+    from tests.support_channels import install
+
+    counting = install(monkeypatch)
+    make_channel("email", slug="newsletter", secrets={})
+    Subscription.objects.bulk_create(
+        Subscription(
+            medium="email",
+            address=f"s{i}@example.org",
+            language="nl",
+            state="active",
+            secret=secrets.token_hex(8),
+        )
+        for i in range(600)
+    )
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    deliveries.deliver_due()
+    run_concurrently(deliveries.deliver_recipients, deliveries.deliver_recipients)
+    addresses = [a for _d, a in counting.sent]
+    assert len(addresses) == 600 and len(set(addresses)) == 600
+    d = message.deliveries.get()
+    assert (d.state, d.recipients_sent) == ("sent", 600)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -495,10 +495,15 @@ def expand(delivery: Delivery, adapter) -> int:
     return total
 
 
-def _claim_recipients(now, limit: int) -> tuple[str, list[int]]:
+def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
+    """Claim up to ``limit`` pending copies: (how many were seen, the ids this worker got).
+
+    On PostgreSQL concurrent workers skip each other's locked rows and take different batches;
+    everywhere the conditional UPDATE tagged with a one-off token decides who got which row.
+    """
     token = uuid.uuid4().hex
     with transaction.atomic():
-        ids = list(
+        candidates = (
             Recipient.objects.filter(
                 state=S.PENDING,
                 delivery__state=S.SENDING,
@@ -506,10 +511,12 @@ def _claim_recipients(now, limit: int) -> tuple[str, list[int]]:
             )
             .exclude(delivery__channel__status=ChannelStatus.DISABLED)
             .order_by("delivery_id", "pk")
-            .values_list("pk", flat=True)[:limit]
         )
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
         if not ids:
-            return token, []
+            return 0, []
         Recipient.objects.filter(pk__in=ids, state=S.PENDING).update(
             state=S.SENDING, last_error=token, updated_at=now, attempts=F("attempts") + 1
         )
@@ -518,7 +525,7 @@ def _claim_recipients(now, limit: int) -> tuple[str, list[int]]:
             "pk", flat=True
         )
     )
-    return token, claimed
+    return len(ids), claimed
 
 
 def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0) -> int:
@@ -527,9 +534,11 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
     sent = 0
     while time.monotonic() - started < limit_seconds:
         now = timezone.now()
-        _token, ids = _claim_recipients(now, batch or RECIPIENT_CLAIM_BATCH)
-        if not ids:
+        seen, ids = _claim_recipients(now, batch or RECIPIENT_CLAIM_BATCH)
+        if not seen:
             break
+        if not ids:
+            continue  # another worker took these; look again
         recipients = list(
             Recipient.objects.filter(pk__in=ids).select_related(
                 "subscription", "delivery", "delivery__channel"
