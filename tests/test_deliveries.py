@@ -260,3 +260,28 @@ def test_calls_are_spaced_by_the_channels_rate_limit(
     Channel.objects.update(next_slot_at=timezone.now() - timedelta(seconds=1))
     run()
     assert Delivery.objects.filter(state="sent").count() == 2
+
+
+def test_the_api_without_a_channel_list_reaches_the_channels_of_its_language(
+    communicator, hook, make_channel, client
+):
+    from copps.accounts.models import ApiToken
+
+    make_channel("webhook", slug="fr-only", language="fr")
+    _token, secret = ApiToken.issue(communicator, name="t")
+    response = client.post(
+        "/api/v1/messages",
+        {"title": "Wegenwerken", "body": "De Kerkstraat is afgesloten.", "language": "nl"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["channels"] == ["web", "rss", "webhook"]
+    patched = client.patch(
+        response.json()["url"].split("testserver", 1)[-1].replace("http://127.0.0.1:8000", ""),
+        {"channels": None},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["channels"] == ["web", "rss", "webhook"]

@@ -111,7 +111,10 @@ class MessageCreateIn(Input):
     versions: list[VersionIn] | None = Field(None, max_length=len(CONTENT_LANGUAGES))
     kind: KindCode | None = Field(None, description="Default: news.")
     channels: list[ChannelCode] | None = Field(
-        None, max_length=len(CHANNELS), description="Default: web and rss."
+        None,
+        max_length=len(CHANNELS),
+        description="Formats (rendition keys). Default: web, rss and the format of every channel "
+        "account that serves the message's languages and audiences.",
     )
     audiences: list[Slug] | None = Field(None, max_length=50, description="Audience slugs.")
     area: Slug | None = Field(None, description="Area slug (officers: their own area).")

@@ -239,7 +239,16 @@ def update_message(
         # Contributors as stored now: adding an image does not bump the version.
         message.contributor_ids = locked.contributor_ids
         audiences = fields.pop("audiences", None)
-        if "channels" in fields:
+        if "channels" in fields and fields["channels"] is None:
+            # Back to the default: the channels that serve its languages and audiences.
+            languages = [v.language for v in versions] if versions else message.languages
+            audience_ids = (
+                [getattr(a, "pk", a) for a in audiences]
+                if audiences is not None
+                else list(message.audiences.values_list("pk", flat=True))
+            )
+            fields["channels"] = distribution.default_formats(languages, audience_ids)
+        elif "channels" in fields:
             fields["channels"] = _clean_channels(fields["channels"])
         for name, value in fields.items():
             setattr(message, name, value)
