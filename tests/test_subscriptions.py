@@ -103,7 +103,8 @@ def test_it_shows_the_form_in_the_current_language_with_translated_topics(client
     assert '<option value="fr" selected>' in html
     assert 'value="traffic"' in html and 'value="correction"' not in html
     assert 'class="hp" aria-hidden="true"' in html and 'tabindex="-1"' in html
-    assert "Set-Cookie" not in response.headers or "csrftoken" in response.headers["Set-Cookie"]
+    assert response.cookies.keys() <= {"csrftoken"}
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
 
 
 def test_it_offers_sms_only_when_an_sms_channel_exists(client, sms):
@@ -114,6 +115,9 @@ def test_it_offers_sms_only_when_an_sms_channel_exists(client, sms):
     assert 'value="sms"' not in client.get("/nl/subscribe/").content.decode()
     response = post_subscribe(client, medium="sms", email="", phone=PHONE)
     assert response.status_code == 400 and not sms.sent
+    assert 'name="phone"' not in client.get("/nl/subscribe/unsubscribe/").content.decode()
+    data = {"medium": "sms", "phone": PHONE, "website": ""}
+    assert client.post("/nl/subscribe/unsubscribe/", data).status_code == 400
 
 
 def test_the_public_navigation_links_to_the_subscribe_page(client):
@@ -361,6 +365,7 @@ def test_hostile_values_never_cause_a_500(client):
         client.post("/nl/subscribe/code/", {"ticket": "x" * 5000, "code": "1"}).status_code == 400
     )
     assert client.put("/nl/subscribe/").status_code == 405
+    assert client.post("/nl/subscribe/confirm/" + "a" * 1500 + "/").status_code == 404
 
 
 # --- floods ----------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Public subscription pages (under the language prefix). Thin: the work is in
 ``subscriptions.py``. No cookie is set here except Django's CSRF cookie; the SMS code step carries
-its state in an encrypted hidden field."""
+its state in an encrypted hidden field. Unlike the news pages these are never cached (they carry
+a CSRF token, and some a personal link or ticket)."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from copps.lib.clientip import client_address
@@ -20,6 +22,7 @@ def _current_language() -> str:
     return (get_language() or "nl").split("-")[0]
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     sms_available = subs.sms_channel() is not None
@@ -57,11 +60,13 @@ def subscribe(request):
     return render(request, T + "form.html", {"form": form}, status=status)
 
 
+@never_cache
 @require_http_methods(["GET"])
 def sent(request):
     return render(request, T + "sent.html")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def code(request):
     if request.method == "GET":
@@ -88,6 +93,7 @@ def _wrong_code_message() -> str:
     return _("This code is not right. Check the text message and try again.")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def confirm(request, token: str):
     # GET only shows a button: mail scanners open links, and must not confirm for the citizen.
@@ -101,21 +107,22 @@ def confirm(request, token: str):
     return render(request, T + "confirmed.html", {"subscription": subscription})
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe_request(request):
     sms_available = subs.sms_channel() is not None
     if request.method == "GET":
-        return render(request, T + "unsubscribe_request.html", {"form": UnsubscribeRequestForm()})
-    form = UnsubscribeRequestForm(request.POST)
+        form = UnsubscribeRequestForm(sms_available=sms_available)
+        return render(request, T + "unsubscribe_request.html", {"form": form})
+    form = UnsubscribeRequestForm(request.POST, sms_available=sms_available)
     if form.is_bot():
         return render(request, T + "unsubscribe_sent.html")
     if form.is_valid():
-        medium = form.cleaned_data["medium"]
         try:
-            if medium == Medium.SMS and not sms_available:
-                raise ValidationError({"medium": [_sms_unavailable()]})
             subs.request_unsubscribe_link(
-                medium=medium, address=form.address(), source=client_address(request)
+                medium=form.cleaned_data["medium"],
+                address=form.address(),
+                source=client_address(request),
             )
         except ValidationError as error:
             form.add_action_errors(error)
@@ -126,9 +133,3 @@ def unsubscribe_request(request):
         else:
             return render(request, T + "unsubscribe_sent.html")
     return render(request, T + "unsubscribe_request.html", {"form": form}, status=400)
-
-
-def _sms_unavailable() -> str:
-    from django.utils.translation import gettext as _
-
-    return _("Alerts by SMS are not available at the moment.")

@@ -492,6 +492,8 @@ def confirm_email(token: str, now=None) -> Subscription:
     Raises InvalidConfirmation("unknown") for a forged, malformed or already used link and
     InvalidConfirmation("expired") for one older than LINK_VALID."""
     now = now or timezone.now()
+    if len(token) > 1000:
+        raise InvalidConfirmation("unknown")
     try:
         data = signing.loads(token, salt=_CONFIRM_SALT)
     except signing.BadSignature:

@@ -7,6 +7,7 @@ The view is exempt from CSRF: mail providers send the one-click POST
 
 from django.shortcuts import render
 from django.utils import translation
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -16,6 +17,7 @@ T = "channels/subscribe/"
 
 
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     subscription = subs.subscription_for_token(token[:200])
