@@ -21,6 +21,13 @@ def delete_old_login_failures(now) -> int:
     return LoginFailure.objects.filter(at__lt=now - window).delete()[0]
 
 
+def delete_stale_subscriptions(now) -> int:
+    """Retention: unconfirmed subscription requests and old throttling keys."""
+    from copps.channels.subscriptions import delete_stale_subscriptions as job
+
+    return job(now)
+
+
 def _jobs():
     from copps.channels import deliveries
     from copps.newsroom.actions import expire_due, publish_due
@@ -33,6 +40,7 @@ def _jobs():
         "recipients_sent": deliveries.deliver_recipients,
         "reconciled": deliveries.reconcile,
         "login_failures_deleted": delete_old_login_failures,
+        "subscriptions_expired": delete_stale_subscriptions,
     }
 
 
