@@ -278,6 +278,9 @@ COPPS_DELIVERY_MAX_ATTEMPTS = envint("COPPS_DELIVERY_MAX_ATTEMPTS", 8)
 COPPS_DELIVERY_BACKOFF_CAP = envint("COPPS_DELIVERY_BACKOFF_CAP", 3600)
 # Space calls to each channel by the service's published rate limit (off only in tests).
 COPPS_CHANNEL_RATE_LIMIT = envbool("COPPS_CHANNEL_RATE_LIMIT", True)
+# Subscriptions: requests per client address per hour, confirmation messages per address per day.
+COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = envint("COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR", 5)
+COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY = envint("COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3)
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 

@@ -27,8 +27,9 @@ def encrypt(text: str) -> str:
     return _fernet().encrypt(text.encode()).decode()
 
 
-def decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+def decrypt(token: str, ttl: int | None = None) -> str:
+    """Decrypt; with ``ttl`` (seconds) a token older than that raises InvalidToken."""
+    return _fernet().decrypt(token.encode(), ttl=ttl).decode()
 
 
 def mask(value: str) -> str:

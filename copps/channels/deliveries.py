@@ -457,7 +457,8 @@ def matching_subscriptions(medium: str, language: str, kind: str, postcodes: lis
         medium=medium, state=SubscriptionState.ACTIVE, language=language
     ).values_list("pk", "topics", "postcodes")
     for pk, topics, codes in rows.iterator(chunk_size=5000):
-        if topics and kind not in topics:
+        # A correction concerns everyone who received the original, whatever they chose.
+        if topics and kind not in topics and kind != "correction":
             continue
         if wanted and codes and not wanted.intersection(codes):
             continue

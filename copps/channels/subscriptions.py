@@ -383,7 +383,7 @@ def make_ticket(subscription: Subscription, prefs: dict) -> str:
 def _read_ticket(ticket: str) -> dict:
     try:
         data = json.loads(
-            crypto._fernet().decrypt(ticket.encode(), ttl=int(CODE_VALID.total_seconds()))
+            crypto.decrypt(ticket, ttl=int(CODE_VALID.total_seconds()))
         )
     except (InvalidToken, ValueError, TypeError):
         raise InvalidConfirmation("unknown") from None
