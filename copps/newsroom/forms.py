@@ -115,6 +115,48 @@ class VersionForm(ConsoleForm):
         return bool(text.title.strip() or text.teaser.strip() or text.body.strip())
 
 
+class ChannelCheckboxes(forms.CheckboxSelectMultiple):
+    """Formats without a usable channel account are greyed out (disabled) unless already chosen,
+    so a saved choice can still be unticked."""
+
+    unavailable: frozenset[str] = frozenset()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value in self.unavailable and not selected:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+def format_choices() -> tuple[list[tuple[str, str]], frozenset[str]]:
+    """Each format with the channel accounts it reaches ("Mastodon — @politie@sandbox (nl)"),
+    and the formats no usable account serves (the home base always counts as served)."""
+    from copps.channels.actions import test_outcome
+
+    from .distribution import HOME_BASE, usable_channels
+
+    reached: dict[str, list[str]] = {}
+    for channel in usable_channels():
+        try:
+            rendition = channel.adapter.rendition
+        except ImportError:  # the adapter of this kind is not installed here
+            continue
+        tested = test_outcome(channel)
+        account = tested.text if tested and tested.ok and tested.text.startswith("@") else ""
+        where = channel.language + (", sandbox" if channel.sandbox else "")
+        reached.setdefault(rendition, []).append(f"{account or channel.name} ({where})")
+    choices, unavailable = [], set()
+    for key, spec in renditions.CHANNELS.items():
+        if key in reached:
+            choices.append((key, f"{spec.label} — {'; '.join(reached[key])}"))
+        elif key in HOME_BASE:
+            choices.append((key, str(spec.label)))
+        else:
+            choices.append((key, str(_("%(format)s — no account")) % {"format": spec.label}))
+            unavailable.add(key)
+    return choices, frozenset(unavailable)
+
+
 class MessageForm(ConsoleForm):
     """Everything about a message except its text."""
 
@@ -136,8 +178,11 @@ class MessageForm(ConsoleForm):
         choices=[(key, spec.label) for key, spec in renditions.CHANNELS.items()],
         required=False,
         initial=["web", "rss"],
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("The website and feeds always carry published messages."),
+        widget=ChannelCheckboxes,
+        help_text=_(
+            "The website and feeds always carry published messages. Each format names the "
+            "channel accounts it reaches; greyed-out formats have no account yet."
+        ),
     )
     is_personal = forms.BooleanField(
         label=_("Personal post (speaks as a named officer)"), required=False
@@ -160,6 +205,11 @@ class MessageForm(ConsoleForm):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        choices, unavailable = format_choices()
+        channels_field = self.fields["channels"]
+        assert isinstance(channels_field, forms.MultipleChoiceField)
+        channels_field.choices = choices
+        channels_field.widget.unavailable = unavailable
         if user.role == Role.OFFICER:
             # Officers write for their own area only: the field is shown, not chosen.
             del self.fields["area"]
