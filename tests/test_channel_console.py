@@ -442,7 +442,7 @@ def test_an_unknown_delivery_offers_the_three_decisions_to_editors_only(
         body = fragment(login(user), unknown.message).content.decode()
         assert "Outcome unknown" in body and "It went out" not in body
     body = fragment(login(editor), unknown.message).content.decode()
-    assert "It went out" in body and "Send again" in body and "Cancel" in body
+    assert "It went out" in body and "Send again" in body and "Cancel the delivery" in body
     assert "people will see it twice" in body and "csrfmiddlewaretoken" in body
     # Unknown on a channel that cannot read back waits for a person: no polling.
     assert "hx-trigger" not in body
@@ -590,11 +590,14 @@ def test_the_sandbox_viewer_is_only_for_sandbox_accounts_and_message_readers(
 def test_the_compose_form_names_the_accounts_each_format_reaches(login, communicator, hook):
     page = login(communicator).get(reverse("console:message-new")).content.decode()
     assert "Webhook — hook-nl (nl, sandbox)" in page
-    # A format without any account is greyed out; the home base never is.
-    x_input = (
-        page.split('value="x"')[0].rsplit("<input", 1)[1]
-        + page.split('value="x"')[1].split(">", 1)[0]
-    )
-    assert "disabled" in x_input and "X — no account" in page
-    web_input = page.split('value="web"')[1].split(">", 1)[0]
-    assert "disabled" not in web_input
+    # A format without any account is not offered; the home base always is.
+    assert 'value="x"' not in page and 'value="web"' in page and 'value="rss"' in page
+
+
+def test_a_format_already_chosen_stays_listed_so_it_can_be_unticked(
+    login, communicator, make_message, hook
+):
+    message = make_message(communicator, channels=["web", "x"])
+    page = login(communicator).get(reverse("console:message-edit", args=[message.pk]))
+    body = page.content.decode()
+    assert 'value="x"' in body and "X — no account" in body

@@ -146,6 +146,7 @@ def delivery_panel_context(user, message) -> dict:
         "message": message,
         "rows": rows,
         "polling": any(r["moving"] for r in rows),
+        "waiting_for_person": sum(1 for r in rows if r["d"].state == S.UNKNOWN and not r["moving"]),
         "may_resolve": may_resolve,
         "fragment_url": reverse("channel_console:message-deliveries", args=[message.pk]),
         "now": timezone.now(),

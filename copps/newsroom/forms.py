@@ -115,19 +115,6 @@ class VersionForm(ConsoleForm):
         return bool(text.title.strip() or text.teaser.strip() or text.body.strip())
 
 
-class ChannelCheckboxes(forms.CheckboxSelectMultiple):
-    """Formats without a usable channel account are greyed out (disabled) unless already chosen,
-    so a saved choice can still be unticked."""
-
-    unavailable: frozenset[str] = frozenset()
-
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
-        if value in self.unavailable and not selected:
-            option["attrs"]["disabled"] = True
-        return option
-
-
 def format_choices() -> tuple[list[tuple[str, str]], frozenset[str]]:
     """Each format with the channel accounts it reaches ("Mastodon — @politie@sandbox (nl)"),
     and the formats no usable account serves (the home base always counts as served)."""
@@ -178,10 +165,10 @@ class MessageForm(ConsoleForm):
         choices=[(key, spec.label) for key, spec in renditions.CHANNELS.items()],
         required=False,
         initial=["web", "rss"],
-        widget=ChannelCheckboxes,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_(
             "The website and feeds always carry published messages. Each format names the "
-            "channel accounts it reaches; greyed-out formats have no account yet."
+            "channel accounts it reaches; formats without an account are not listed."
         ),
     )
     is_personal = forms.BooleanField(
@@ -205,11 +192,18 @@ class MessageForm(ConsoleForm):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        # Every format stays a valid choice (the API may name any); the editor lists those an
+        # account serves, plus any already chosen so they can be unticked.
         choices, unavailable = format_choices()
         channels_field = self.fields["channels"]
         assert isinstance(channels_field, forms.MultipleChoiceField)
         channels_field.choices = choices
-        channels_field.widget.unavailable = unavailable
+        chosen = set(self.initial.get("channels") or [])
+        if self.is_bound and hasattr(self.data, "getlist"):
+            chosen |= set(self.data.getlist(self.add_prefix("channels")))
+        channels_field.widget.choices = [
+            (key, label) for key, label in choices if key not in unavailable or key in chosen
+        ]
         if user.role == Role.OFFICER:
             # Officers write for their own area only: the field is shown, not chosen.
             del self.fields["area"]
