@@ -601,3 +601,39 @@ def test_a_format_already_chosen_stays_listed_so_it_can_be_unticked(
     page = login(communicator).get(reverse("console:message-edit", args=[message.pk]))
     body = page.content.decode()
     assert 'value="x"' in body and "X — no account" in body
+
+
+def test_an_editor_may_try_a_permanently_failed_post_again(login, editor, communicator, live):
+    sandbox.inject("webhook", 422)
+    deliveries.deliver_due()
+    d = live.deliveries.get()
+    assert d.state == "failed" and d.permanent
+    assert "Try again" not in fragment(login(communicator), live).content.decode()
+    client = login(editor)
+    assert "Try again" in fragment(client, live).content.decode()
+    url = reverse("channel_console:delivery-resolve", args=[d.pk, "send-again"])
+    assert client.post(url, {"checked": "1"}).status_code == 302
+    deliveries.deliver_due()
+    assert Delivery.objects.get(pk=d.pk).state == "sent"
+
+
+def test_a_paused_channel_is_named_on_its_waiting_deliveries(login, communicator, live, hook):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Channel.objects.filter(pk=hook.pk).update(
+        status=ChannelStatus.PAUSED, paused_until=timezone.now() + timedelta(minutes=5)
+    )
+    body = fragment(login(communicator), live).content.decode()
+    assert "The channel is paused until" in body and 'hx-trigger="every 3s"' in body
+
+
+def test_the_kind_chooser_lists_only_installed_adapters(login, admin_user):
+    page = login(admin_user).get(reverse("channel_console:new")).content.decode()
+    assert reverse("channel_console:create", args=["webhook"]) in page
+    assert "safe retries" in page
+    from copps.channels.actions import available_kinds
+
+    for kind, _label in available_kinds():
+        assert reverse("channel_console:create", args=[kind]) in page

@@ -93,6 +93,9 @@ class ChannelForm(ConsoleForm):
                         "mask": self.secret_hints[f.name]
                     }
                     help_text = f"{help_text} {keep}".strip()
+                elif self.is_bound and self.data.get(f"secret_{f.name}"):
+                    again = str(_("Type it again: secrets are never sent back to the browser."))
+                    help_text = f"{help_text} {again}".strip()
                 self.fields[f"secret_{f.name}"] = forms.CharField(
                     label=f.label,
                     required=f.required and not has_value,
@@ -124,11 +127,6 @@ class ChannelForm(ConsoleForm):
         return slug
 
     # Groups for the template ---------------------------------------------------------------
-
-    def account_fields(self):
-        return [
-            self[name] for name in ("name", "slug", "language", "sandbox") if name in self.fields
-        ]
 
     def service_fields(self):
         return [

@@ -103,7 +103,18 @@ def _kind_cards() -> list[dict]:
     cards = []
     for kind, label in actions.available_kinds():
         adapter = adapter_class(kind)
-        cards.append({"kind": kind, "label": label, "doc": (adapter.__doc__ or "").split("\n")[0]})
+        facts = []
+        if adapter.subscribers:
+            facts.append(_("sends to subscribers"))
+        if adapter.can_edit:
+            facts.append(_("edits posts"))
+        if adapter.can_delete:
+            facts.append(_("deletes posts"))
+        if adapter.idempotent:
+            facts.append(_("safe retries"))
+        elif adapter.can_find:
+            facts.append(_("reads back unclear posts"))
+        cards.append({"kind": kind, "label": label, "facts": " · ".join(str(f) for f in facts)})
     return cards
 
 
