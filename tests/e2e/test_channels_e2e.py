@@ -17,6 +17,7 @@ from copps.channels.models import Alert, Channel, ChannelStatus, Delivery
 from copps.newsroom import actions
 
 from .conftest import sign_in
+from .test_accessibility import violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,6 +26,8 @@ SIZES = {"desktop": (1280, 900), "mobile": (390, 844)}
 
 
 def shoot(page, name: str) -> None:
+    """Check the page against WCAG 2.2 AA (axe-core) and keep screenshots when asked."""
+    assert violations(page) == [], name
     if not SHOTS:
         return
     Path(SHOTS).mkdir(parents=True, exist_ok=True)
