@@ -637,3 +637,18 @@ def test_the_kind_chooser_lists_only_installed_adapters(login, admin_user):
 
     for kind, _label in available_kinds():
         assert reverse("channel_console:create", args=[kind]) in page
+
+
+def test_the_panel_reads_a_fixed_number_of_queries_however_many_channels(
+    login, communicator, editor, make_message, make_channel, django_assert_max_num_queries
+):
+    for n in range(6):
+        make_channel("webhook", slug=f"hook-{n}", config={"url": "https://hooks.example.org"})
+    message = make_message(communicator)
+    newsroom.submit_message(message, by=communicator)
+    newsroom.approve_message(message, by=editor)
+    deliveries.deliver_due()
+    client = login(communicator)
+    with django_assert_max_num_queries(6):
+        body = fragment(client, message).content.decode()
+    assert body.count("✓</span> Sent") == 6 and body.count("?post=") == 6

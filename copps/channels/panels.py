@@ -67,20 +67,25 @@ def _state_label(delivery: Delivery) -> str:
     return str(S(delivery.state).label) if delivery.state in S.values else delivery.state
 
 
-def sandbox_link(channel: Channel, external_id: str) -> str:
-    """The sandbox viewer's card of the post with ``external_id`` ('' if none)."""
+def sandbox_link(channel: Channel, external_id: str, cards: dict | None = None) -> str:
+    """The sandbox viewer's card of the post with ``external_id`` ('' if none). ``cards`` maps
+    (service, external id) to SandboxPost ids already read (one query for a whole panel)."""
     if not channel.sandbox or not external_id:
         return ""
-    post = (
-        SandboxPost.objects.filter(service=sandbox_service(channel.kind), external_id=external_id)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    service = sandbox_service(channel.kind)
+    if cards is not None:
+        post = cards.get((service, external_id))
+    else:
+        post = (
+            SandboxPost.objects.filter(service=service, external_id=external_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
     url = reverse("channel_console:sandbox", args=[channel.slug])
     return f"{url}?post={post}" if post else url
 
 
-def delivery_row(delivery: Delivery, *, may_resolve: bool) -> dict:
+def delivery_row(delivery: Delivery, *, may_resolve: bool, cards: dict | None = None) -> dict:
     channel = delivery.channel
     adapter = _adapter(channel)
     subscribers = bool(adapter and adapter.subscribers)
@@ -93,7 +98,7 @@ def delivery_row(delivery: Delivery, *, may_resolve: bool) -> dict:
         "symbol": STATE_SYMBOLS.get(delivery.state, ""),
         "moving": moving(delivery, adapter),
         "subscribers": subscribers,
-        "post_url": delivery.url or sandbox_link(channel, delivery.external_id),
+        "post_url": delivery.url or sandbox_link(channel, delivery.external_id, cards),
         "resolve": may_resolve and delivery.state == S.UNKNOWN,
         "retry": False,
         "remove_by_hand": None,
@@ -123,7 +128,9 @@ def delivery_row(delivery: Delivery, *, may_resolve: bool) -> dict:
         if delivery.operation == Operation.DELETE:
             target = delivery.target
             row["remove_by_hand"] = {
-                "url": (target.url or sandbox_link(channel, target.external_id)) if target else "",
+                "url": (target.url or sandbox_link(channel, target.external_id, cards))
+                if target
+                else "",
             }
         elif may_resolve and adapter is not None:
             # After a fix (new credentials, a shorter text) a person may try once more.
@@ -136,12 +143,27 @@ def delivery_row(delivery: Delivery, *, may_resolve: bool) -> dict:
 def delivery_panel_context(user, message) -> dict:
     """The deliveries panel of ``message`` for ``user`` (who may see the message)."""
     may_resolve = has_capability(user, roles.DELIVERIES_RESOLVE)
-    rows = [
-        delivery_row(d, may_resolve=may_resolve)
-        for d in Delivery.objects.filter(message=message)
-        .select_related("channel", "target")
-        .order_by("pk")
-    ]
+    found = list(
+        Delivery.objects.filter(message=message).select_related("channel", "target").order_by("pk")
+    )
+    ids = {
+        x.external_id
+        for d in found
+        if d.channel.sandbox
+        for x in (d, d.target)
+        if x is not None and x.external_id
+    }
+    cards = (
+        {
+            (service, external_id): pk
+            for pk, service, external_id in SandboxPost.objects.filter(
+                external_id__in=ids
+            ).values_list("pk", "service", "external_id")
+        }
+        if ids
+        else {}
+    )
+    rows = [delivery_row(d, may_resolve=may_resolve, cards=cards) for d in found]
     return {
         "message": message,
         "rows": rows,
