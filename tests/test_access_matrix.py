@@ -72,6 +72,8 @@ EXPECTED = {
     "edit pages":                 (N,   Y,   N,   N,    N,   N,   N,   Y),
     "manage users":               (N,   N,   N,   N,    N,   N,   N,   Y),
     "own tokens":                 (Y,   Y,   Y,   Y,    Y,   Y,   Y,   Y),
+    "manage channels":            (N,   N,   N,   N,    N,   N,   N,   Y),
+    "resolve unknown deliveries": (N,   Y,   N,   N,    N,   N,   N,   Y),
 }
 # fmt: on
 
@@ -343,6 +345,37 @@ def own_tokens(w):
     account_actions.issue_token(w.user, by=w.user, name="script")
 
 
+def manage_channels(w):
+    from copps.channels import actions as channel_actions
+
+    refused_if(w.http("get", "/console/channels/"))
+    channel_actions.create_channel(
+        by=w.user,
+        kind="webhook",
+        name="Webhook",
+        slug="webhook-matrix",
+        language="nl",
+        sandbox=True,
+        config={"url": "https://hooks.example.org/matrix"},
+        secrets={"signing_secret": "s" * 32},
+    )
+
+
+def resolve_deliveries(w):
+    from copps.channels import deliveries
+    from copps.channels.models import Channel, Delivery
+
+    message = w.message(w.alice, State.PUBLISHED)
+    channel = Channel(name="Hook", slug="hook-matrix", kind="webhook", language="nl", sandbox=True)
+    channel.save()
+    delivery = deliveries.plan(
+        message_id=message.pk, channel=channel, language="nl", payload={"text": "x"}
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(state="unknown")
+    refused_if(w.http("post", f"/console/channels/deliveries/{delivery.pk}/cancel"), 302)
+    assert Delivery.objects.get(pk=delivery.pk).state == "cancelled"
+
+
 CELLS = {
     "view console": view_console,
     "create message, own area": create_own_area,
@@ -370,6 +403,8 @@ CELLS = {
     "edit pages": edit_pages,
     "manage users": manage_users,
     "own tokens": own_tokens,
+    "manage channels": manage_channels,
+    "resolve unknown deliveries": resolve_deliveries,
 }
 
 

@@ -951,7 +951,9 @@ def test_console_lists_run_a_fixed_number_of_queries(
 ):
     _many_messages(12, communicator, editor, make_message)
     client = login(second_editor)
-    with django_assert_max_num_queries(10):
+    # 10 + 2 on the dashboard: the channels' "Needs attention" panel (unknown deliveries, stopped
+    # channels), a fixed cost whatever the number of messages.
+    with django_assert_max_num_queries(12 if url_name == "console:home" else 10):
         response = client.get(reverse(url_name))
     assert response.status_code == 200
     if url_name == "console:review":

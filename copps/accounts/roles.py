@@ -32,6 +32,8 @@ GUIDELINES_MANAGE = "guidelines.manage"  # word lists
 PAGES_EDIT = "pages.edit"  # house rules, privacy statement, disclaimer
 USERS_MANAGE = "users.manage"
 TOKENS_OWN = "tokens.own"
+CHANNELS_MANAGE = "channels.manage"  # configure channel accounts, test, enable, resume, alerts
+DELIVERIES_RESOLVE = "deliveries.resolve"  # decide unknown outcomes: sent / send again / cancel
 
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
@@ -47,6 +49,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             MESSAGE_PUBLISH,
             AUDIT_VIEW,
             PAGES_EDIT,
+            DELIVERIES_RESOLVE,
         }
     ),
     # Officers draft for their own area only (enforced in the message access helper).
@@ -67,6 +70,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             GUIDELINES_MANAGE,
             PAGES_EDIT,
             USERS_MANAGE,
+            CHANNELS_MANAGE,
+            DELIVERIES_RESOLVE,
         }
     ),
 }

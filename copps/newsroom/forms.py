@@ -115,6 +115,35 @@ class VersionForm(ConsoleForm):
         return bool(text.title.strip() or text.teaser.strip() or text.body.strip())
 
 
+def format_choices() -> tuple[list[tuple[str, str]], frozenset[str]]:
+    """Each format with the channel accounts it reaches ("Mastodon — @politie@sandbox (nl)"),
+    and the formats no usable account serves (the home base always counts as served)."""
+    from copps.channels.actions import test_outcome
+
+    from .distribution import HOME_BASE, usable_channels
+
+    reached: dict[str, list[str]] = {}
+    for channel in usable_channels():
+        try:
+            rendition = channel.adapter.rendition
+        except ImportError:  # the adapter of this kind is not installed here
+            continue
+        tested = test_outcome(channel)
+        account = tested.text if tested and tested.ok and tested.text.startswith("@") else ""
+        where = channel.language + (", sandbox" if channel.sandbox else "")
+        reached.setdefault(rendition, []).append(f"{account or channel.name} ({where})")
+    choices, unavailable = [], set()
+    for key, spec in renditions.CHANNELS.items():
+        if key in reached:
+            choices.append((key, f"{spec.label} — {'; '.join(reached[key])}"))
+        elif key in HOME_BASE:
+            choices.append((key, str(spec.label)))
+        else:
+            choices.append((key, str(_("%(format)s — no account")) % {"format": spec.label}))
+            unavailable.add(key)
+    return choices, frozenset(unavailable)
+
+
 class MessageForm(ConsoleForm):
     """Everything about a message except its text."""
 
@@ -137,7 +166,10 @@ class MessageForm(ConsoleForm):
         required=False,
         initial=["web", "rss"],
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("The website and feeds always carry published messages."),
+        help_text=_(
+            "The website and feeds always carry published messages. Each format names the "
+            "channel accounts it reaches; formats without an account are not listed."
+        ),
     )
     is_personal = forms.BooleanField(
         label=_("Personal post (speaks as a named officer)"), required=False
@@ -160,6 +192,18 @@ class MessageForm(ConsoleForm):
     def __init__(self, *args, user, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        # Every format stays a valid choice (the API may name any); the editor lists those an
+        # account serves, plus any already chosen so they can be unticked.
+        choices, unavailable = format_choices()
+        channels_field = self.fields["channels"]
+        assert isinstance(channels_field, forms.MultipleChoiceField)
+        channels_field.choices = choices
+        chosen = set(self.initial.get("channels") or [])
+        if self.is_bound and hasattr(self.data, "getlist"):
+            chosen |= set(self.data.getlist(self.add_prefix("channels")))
+        channels_field.widget.choices = [
+            (key, label) for key, label in choices if key not in unavailable or key in chosen
+        ]
         if user.role == Role.OFFICER:
             # Officers write for their own area only: the field is shown, not chosen.
             del self.fields["area"]

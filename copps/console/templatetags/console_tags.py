@@ -25,6 +25,8 @@ CAPABILITIES = {
     "pages_edit": roles.PAGES_EDIT,
     "users_manage": roles.USERS_MANAGE,
     "tokens_own": roles.TOKENS_OWN,
+    "channels_manage": roles.CHANNELS_MANAGE,
+    "deliveries_resolve": roles.DELIVERIES_RESOLVE,
 }
 
 
@@ -59,6 +61,7 @@ def _nav_items():
         (roles.MESSAGE_CREATE, "console:message-new", _("New message"), "new"),
         (roles.PAGES_EDIT, "pages:list", _("Pages"), "pages"),
         (roles.GUIDELINES_MANAGE, "console:guidelines", _("Guidelines"), "guidelines"),
+        (roles.CHANNELS_MANAGE, "channel_console:list", _("Channels"), "channels"),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),
