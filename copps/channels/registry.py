@@ -25,3 +25,14 @@ def adapter_class(kind: str):
 
 def adapter_for(channel):
     return adapter_class(channel.kind)(channel)
+
+
+def installed(kind: str) -> bool:
+    """Whether the adapter for ``kind`` is known and importable."""
+    if kind not in ADAPTERS:
+        return False
+    try:
+        adapter_class(kind)
+    except ImportError:
+        return False
+    return True

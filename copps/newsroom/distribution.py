@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from copps.channels import deliveries
+from copps.channels import deliveries, registry
 from copps.channels.models import Channel, ChannelStatus, Delivery
 from copps.channels.states import DeliveryState, Operation
 
@@ -28,13 +28,16 @@ S = DeliveryState
 HOME_BASE = ("web", "rss")
 
 
-def usable_channels():
-    return (
+def usable_channels() -> list[Channel]:
+    """Enabled channels whose adapter is installed (a kind removed from the registry, or a
+    plug-in not installed on this server, must not break publishing for the others)."""
+    channels = (
         Channel.objects.filter(enabled=True)
         .exclude(status=ChannelStatus.DISABLED)
         .prefetch_related("audiences")
         .order_by("pk")
     )
+    return [ch for ch in channels if registry.installed(ch.kind)]
 
 
 def _serves(channel: Channel, languages: set[str], audience_ids: set[int]) -> bool:
