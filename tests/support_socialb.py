@@ -49,3 +49,22 @@ def live_posts(service: str):
 
 def reconcile_later() -> int:
     return deliveries.reconcile(timezone.now() + timedelta(minutes=5))
+
+
+def png_upload(name: str = "photo.png"):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (30, 90, 160)).save(out, "PNG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/png")
+
+
+def publish_with_image(make_message, communicator, editor, alt="Een fiets aan een paal"):
+    message = make_message(communicator)
+    actions.add_image(message, by=communicator, upload=png_upload(), alt_text=alt)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    return message
