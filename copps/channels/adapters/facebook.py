@@ -59,6 +59,13 @@ def _regain_seconds(response) -> float | None:
     return None
 
 
+class GraphError(ChannelError):
+    """A Graph API error, with Meta's error ``code`` and ``subcode``."""
+
+    code: int | None = None
+    subcode: int | None = None
+
+
 def graph_error(response, what: str, *, creating: bool = False) -> ChannelError:
     """Classify a Graph API error answer. ``creating``: the call creates a post (a temporary
     error there may still have posted, so the outcome is unknown and read back)."""
@@ -72,15 +79,18 @@ def graph_error(response, what: str, *, creating: bool = False) -> ChannelError:
     text = str(error.get("message") or "")[:200]
     message = f"{what}: Graph error {code}" + (f"/{subcode}" if subcode else "") + f": {text}"
     if code in TOKEN_CODES or 200 <= code <= 299:
-        return ChannelError(message, permanent=True, disable_channel=True)
-    if code in RATE_CODES or (code == 9 and subcode == 2207042):
+        err = GraphError(message, permanent=True, disable_channel=True)
+    elif code in RATE_CODES or (code == 9 and subcode == 2207042):
         wait = _regain_seconds(response)
         if code == 9:  # Instagram's 24-hour publishing limit
             wait = wait or 3600.0
-        return ChannelError(message, retry_after=wait)
-    if code in TEMPORARY_CODES or response.status_code >= 500:
-        return ChannelError(message, maybe_sent=creating)
-    return ChannelError(message, permanent=True)
+        err = GraphError(message, retry_after=wait)
+    elif code in TEMPORARY_CODES or response.status_code >= 500:
+        err = GraphError(message, maybe_sent=creating)
+    else:
+        err = GraphError(message, permanent=True)
+    err.code, err.subcode = code, subcode if isinstance(subcode, int) else None
+    return err
 
 
 class GraphAdapter(Adapter):
@@ -205,8 +215,8 @@ class FacebookAdapter(GraphAdapter):
         if response.status_code == 200:
             return
         err = graph_error(response, "delete post")
-        if "does not exist" in str(err):  # already gone (code 100, subcode 33)
-            return
+        if isinstance(err, GraphError) and (err.code, err.subcode) == (100, 33):
+            return  # already gone: "object does not exist"
         raise err
 
     def find(self, delivery) -> Outcome | None:
