@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from copps.channels import deliveries
@@ -65,6 +66,41 @@ def png_upload(name: str = "photo.png"):
 def publish_with_image(make_message, communicator, editor, alt="Een fiets aan een paal"):
     message = make_message(communicator)
     actions.add_image(message, by=communicator, upload=png_upload(), alt_text=alt)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    return message
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded files go to a temporary directory (import this fixture into the test module)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+# A few bytes that start like real containers: an ISO BMFF "ftyp" box (MP4) and an EBML header
+# with DocType "webm". Enough for the header check; nothing here has to play.
+MP4_BYTES = (
+    b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    + b"\x00\x00\x00\x08free"
+    + b"\x00\x00\x00\x10mdat"
+    + bytes(range(8))
+)
+WEBM_BYTES = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08"
+    b"\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02" + b"\x18\x53\x80\x67\x01" + bytes(16)
+)
+
+
+def video_upload(name: str = "appeal.mp4", data: bytes = MP4_BYTES):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="video/mp4")
+
+
+def publish_with_video(make_message, communicator, editor, caption="Beelden van de verdachte"):
+    message = make_message(communicator)
+    actions.set_video(message, by=communicator, upload=video_upload(), caption=caption)
     actions.submit_message(message, by=communicator)
     actions.approve_message(message, by=editor)
     return message

@@ -9,10 +9,11 @@ from copps.channels.base import ChannelError
 from copps.channels.fakes import instagram as fake
 from copps.channels.models import Alert
 
-from .support_socialb import (
+from .support_socialb import (  # noqa: F401 - media_root is an autouse fixture
     correct,
     later,
     live_posts,
+    media_root,
     publish,
     publish_with_image,
     reconcile_later,

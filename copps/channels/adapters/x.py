@@ -89,7 +89,10 @@ class XAdapter(Adapter):
 
     def __init__(self, channel):
         super().__init__(channel)
-        self.rate_per_minute = rate_override(self.config, DEFAULT_RATE_PER_MINUTE)
+        # Per account (the tier is the account's): an instance value the engine reads as usual.
+        object.__setattr__(
+            self, "rate_per_minute", rate_override(self.config, DEFAULT_RATE_PER_MINUTE)
+        )
         self._me: dict | None = None
 
     # HTTP --------------------------------------------------------------------------------
