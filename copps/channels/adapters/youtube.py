@@ -328,7 +328,11 @@ class YouTubeAdapter(Adapter):
                     return
                 yield block
 
-        headers = {"Content-Type": content_type, "Content-Length": str(size)}
+        headers = {
+            "Authorization": f"Bearer {self.access_token()}",
+            "Content-Type": content_type,
+            "Content-Length": str(size),
+        }
         try:
             response = self.call(
                 "PUT",
@@ -355,7 +359,11 @@ class YouTubeAdapter(Adapter):
                 "PUT",
                 session,
                 what="upload status",
-                headers={"Content-Range": f"bytes */{size}", "Content-Length": "0"},
+                headers={
+                    "Authorization": f"Bearer {self.access_token()}",
+                    "Content-Range": f"bytes */{size}",
+                    "Content-Length": "0",
+                },
             )
         except ChannelError as err:
             raise ChannelError(
