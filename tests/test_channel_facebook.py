@@ -2,7 +2,7 @@
 
 import pytest
 
-from copps.channels import sandbox
+from copps.channels import deliveries, sandbox
 from copps.channels.adapters.facebook import FacebookAdapter, graph_error
 from copps.channels.base import ChannelError
 from copps.channels.fakes import facebook as fake
@@ -169,3 +169,44 @@ def test_configuration_is_checked_before_any_call():
     errors = FacebookAdapter.validate_config({"page_id": "politie", "api_version": "25"}, {})
     assert set(errors) == {"page_id", "api_version", "page_access_token"}
     assert FacebookAdapter.validate_config({"page_id": PAGE}, {"page_access_token": "t"}) == {}
+
+
+def test_a_refused_post_fails_permanently_and_the_channel_keeps_working(live, channel):
+    import httpx
+
+    from copps.lib import http
+
+    def invalid(request):
+        body = {
+            "error": {
+                "message": "(#100) Invalid parameter",
+                "type": "OAuthException",
+                "code": 100,
+                "fbtrace_id": "AbC",
+            }
+        }
+        return httpx.Response(400, json=body)
+
+    with http.fake(invalid):
+        run()
+    d = live.deliveries.get()
+    assert d.state == "failed" and d.permanent and "Graph error 100" in d.last_error
+    channel.refresh_from_db()
+    assert channel.status == "active"
+
+
+def test_a_hostile_read_back_answer_settles_nothing_and_crashes_nothing(live):
+    import httpx
+
+    from copps.lib import http
+
+    sandbox.inject("facebook", "timeout")
+    run()
+    with http.fake(lambda request: httpx.Response(200, json={"data": [{"message": 1}, "x", None]})):
+        reconcile_later()
+    d = live.deliveries.get()
+    # A garbled answer proves nothing: still unknown, nothing sent again.
+    assert d.state == "unknown" and "read-back failed" in d.last_error
+    assert live_posts("facebook").count() == 1
+    deliveries.reconcile(later(minutes=10))  # the next read-back, with a proper answer
+    assert live.deliveries.get().state == "sent" and live_posts("facebook").count() == 1

@@ -125,3 +125,12 @@ def test_configuration_is_checked_before_any_call():
         {"organization_id": "urn:li:x", "api_version": "2026-09"}, {}
     )
     assert set(errors) == {"organization_id", "api_version", "access_token"}
+
+
+def test_an_unprocessable_post_fails_permanently_through_the_engine(live, channel):
+    sandbox.inject("linkedin", 422)
+    run()
+    d = live.deliveries.get()
+    assert d.state == "failed" and d.permanent and "422" in d.last_error
+    channel.refresh_from_db()
+    assert channel.status == "active"

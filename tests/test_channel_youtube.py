@@ -375,3 +375,24 @@ def test_the_public_page_plays_the_video_with_its_description(
     html = response.content.decode()
     assert f'<video controls preload="metadata" src="{message.video.url}"' in html
     assert '<figcaption id="video-caption">Beelden van de verdachte</figcaption>' in html
+
+
+def test_a_webm_video_is_uploaded_as_webm(make_message, communicator, editor, channel):
+    message = make_message(communicator)
+    actions.set_video(
+        message, by=communicator, upload=video_upload("film.webm", WEBM_BYTES), caption="Uitleg"
+    )
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor)
+    run()
+    video = uploads().get()
+    assert message.deliveries.get().state == "sent"
+    assert video.payload["content_type"] == "video/webm"
+    assert video.payload["sha256"] == hashlib.sha256(WEBM_BYTES).hexdigest()
+
+
+def test_a_video_file_gone_from_storage_fails_permanently(live, media_root):
+    (media_root / live.video.name).unlink()
+    run()
+    d = live.deliveries.get()
+    assert d.state == "failed" and d.permanent and "missing" in d.last_error

@@ -25,7 +25,7 @@ import json
 from django.utils.translation import gettext_lazy as _
 
 from ..base import Adapter, ChannelError, Field, Outcome
-from .x import normalise
+from .x import listing, normalise
 
 GRAPH = "https://graph.facebook.com"
 DEFAULT_VERSION = "v25.0"
@@ -227,7 +227,7 @@ class FacebookAdapter(GraphAdapter):
             params={"fields": "id,message,created_time", "limit": FIND_WINDOW},
         )
         wanted = normalise(delivery.payload.get("text", ""))
-        for post in body.get("data") or []:
-            if isinstance(post, dict) and normalise(str(post.get("message", ""))) == wanted:
+        for post in listing(body, "data"):
+            if normalise(str(post.get("message", ""))) == wanted:
                 return Outcome(str(post["id"]), f"https://www.facebook.com/{post['id']}")
         return None

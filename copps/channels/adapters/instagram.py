@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from ..base import ChannelError, Field, Outcome
 from .facebook import DEFAULT_VERSION, GraphAdapter, GraphError, graph_error
-from .x import normalise
+from .x import listing, normalise
 
 STATUS_POLLS = 10
 STATUS_WAIT = 1.0
@@ -169,8 +169,8 @@ class InstagramAdapter(GraphAdapter):
             params={"fields": "id,caption,permalink,timestamp", "limit": FIND_WINDOW},
         )
         wanted = normalise(delivery.payload.get("text", ""))
-        for media in body.get("data") or []:
-            if isinstance(media, dict) and normalise(str(media.get("caption", ""))) == wanted:
+        for media in listing(body, "data"):
+            if normalise(str(media.get("caption", ""))) == wanted:
                 link = str(media.get("permalink") or "")
                 return Outcome(str(media["id"]), link if link.startswith("https://") else "")
         return None

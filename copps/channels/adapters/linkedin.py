@@ -30,7 +30,7 @@ from urllib.parse import quote
 from django.utils.translation import gettext_lazy as _
 
 from ..base import Adapter, ChannelError, Field, Outcome
-from .x import normalise
+from .x import listing, normalise
 
 API = "https://api.linkedin.com"
 DEFAULT_VERSION = "202609"
@@ -198,9 +198,7 @@ class LinkedInAdapter(Adapter):
             params={"q": "author", "author": self.author, "count": FIND_WINDOW},
         )
         wanted = normalise(delivery.payload.get("text", ""))
-        for post in self._json(response, "read back").get("elements") or []:
-            if not isinstance(post, dict):
-                continue
+        for post in listing(self._json(response, "read back"), "elements"):
             if normalise(plain_text(str(post.get("commentary", "")))) == wanted:
                 urn = str(post.get("id") or "")
                 if urn.startswith("urn:li:"):

@@ -48,6 +48,19 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def listing(body: dict, key: str, what: str = "read back") -> list[dict]:
+    """The entries of a read-back answer. A garbled answer proves nothing about whether our post
+    is there, so it raises (the delivery stays unknown) instead of reading as "not there"."""
+    entries = body.get(key, [])
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and e.get("id") for e in entries
+    ):
+        raise ChannelError(f"{what}: malformed response body")
+    return entries
+
+
 def rate_override(config: dict, default: float) -> float:
     """``config["rate_per_minute"]`` when an administrator set a positive number, else default."""
     try:
@@ -203,8 +216,8 @@ class XAdapter(Adapter):
             params={"max_results": FIND_WINDOW},
         )
         wanted = normalise(delivery.payload.get("text", ""))
-        for tweet in body.get("data") or []:
-            if isinstance(tweet, dict) and normalise(str(tweet.get("text", ""))) == wanted:
+        for tweet in listing(body, "data"):
+            if normalise(str(tweet.get("text", ""))) == wanted:
                 return Outcome(str(tweet["id"]), self.post_url(str(tweet["id"])))
         return None
 

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..base import Adapter, ChannelError, Field, Outcome
+from .x import listing
 
 GOOGLE_APIS = "https://www.googleapis.com"
 OAUTH_ENDPOINT = "https://oauth2.googleapis.com/token"
@@ -243,7 +244,7 @@ class YouTubeAdapter(Adapter):
             "channel",
         )
         items = body.get("items") or []
-        if not items:
+        if not items or not isinstance(items[0], dict):
             raise ChannelError("channel: this account has no YouTube channel", permanent=True)
         channel = items[0]
         wanted = self.config.get("channel_id")
@@ -417,7 +418,7 @@ class YouTubeAdapter(Adapter):
             uploads = body["items"][0]["contentDetails"]["relatedPlaylists"]["uploads"]
         except (KeyError, IndexError, TypeError):
             raise ChannelError("read back: the channel's uploads are not listed") from None
-        listing = self._json(
+        answer = self._json(
             self._api(
                 "GET",
                 "/playlistItems",
@@ -427,10 +428,10 @@ class YouTubeAdapter(Adapter):
             "read back",
         )
         title, description = title_of(delivery.payload), description_of(delivery.payload)
-        for item in listing.get("items") or []:
-            snippet = item.get("snippet") if isinstance(item, dict) else None
+        for item in listing(answer, "items"):
+            snippet = item.get("snippet")
             if not isinstance(snippet, dict):
-                continue
+                raise ChannelError("read back: malformed response body")
             if snippet.get("title") == title and snippet.get("description") == description:
                 video_id = str((snippet.get("resourceId") or {}).get("videoId") or "")
                 if video_id:
