@@ -373,7 +373,7 @@ def test_the_public_page_plays_the_video_with_its_description(
     response = client.get(message.permalink_path("nl"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert f'<video controls preload="metadata" src="{message.video.url}"' in html
+    assert f'<video controls preload="none" src="{message.video.url}"' in html
     assert '<figcaption id="video-caption">Beelden van de verdachte</figcaption>' in html
 
 
@@ -396,3 +396,10 @@ def test_a_video_file_gone_from_storage_fails_permanently(live, media_root):
     run()
     d = live.deliveries.get()
     assert d.state == "failed" and d.permanent and "missing" in d.last_error
+
+
+def test_the_sandbox_preview_shows_title_description_and_video(live, channel):
+    d = live.deliveries.get()
+    preview = channel.adapter.preview(d)
+    assert preview["title"] == "Fietsdiefstallen aan het station"
+    assert preview["text"] == d.payload["text"] and preview["video"] == d.payload["video"]["url"]

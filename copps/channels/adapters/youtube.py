@@ -438,6 +438,14 @@ class YouTubeAdapter(Adapter):
                     return Outcome(video_id, self.watch_url(video_id))
         return None
 
+    def preview(self, delivery) -> dict:
+        video = delivery.payload.get("video") or {}
+        return {
+            "title": title_of(delivery.payload),
+            "text": description_of(delivery.payload),
+            "video": video.get("url", "") if isinstance(video, dict) else "",
+        }
+
     @classmethod
     def validate_config(cls, config, secrets):
         errors = super().validate_config(config, secrets)
