@@ -328,6 +328,65 @@ def add_image(message: Message, *, by, upload, alt_text: str) -> MessageImage:
     return image
 
 
+def set_video(message: Message, *, by, upload, caption: str) -> Message:
+    """Attach (or replace) the message's video: MP4 or WebM, checked by its header and size
+    (``newsroom.videos``), with a description for people who cannot see or hear it.
+
+    Drafts only (Conflict otherwise); whoever sets it becomes a contributor (four eyes). The
+    new file is removed again if the transaction does not commit; a replaced file only once it
+    has committed.
+    """
+    import uuid
+
+    from .videos import clean_video
+
+    if not access.can_edit(by, message):
+        raise PermissionDenied("message.edit")
+    caption = (caption or "").strip()
+    if not caption:
+        raise ValidationError(
+            {"caption": [_("Describe the video for people who cannot see or hear it.")]}
+        )
+    if len(caption) > 2000:
+        raise ValidationError({"caption": [_("Keep the description under 2000 characters.")]})
+    ext = clean_video(upload)
+    field = message.video
+    storage, old = field.storage, field.name
+    saved = ""
+    try:
+        with transaction.atomic():
+            _lock_draft_for_images(message, by=by)
+            saved = storage.save(f"videos/{uuid.uuid4().hex}.{ext}", upload)
+            Message.objects.filter(pk=message.pk).update(video=saved, video_caption=caption)
+            message.video.name, message.video_caption = saved, caption
+            audit.record(
+                actor=by, action="message.set_video", obj=message, data={"replaced": bool(old)}
+            )
+            if old:
+                transaction.on_commit(lambda: storage.delete(old))
+    except BaseException:
+        if saved:
+            storage.delete(saved)  # no file without its row
+        message.video.name = old
+        raise
+    return message
+
+
+def remove_video(message: Message, *, by) -> None:
+    """Detach the video; the file is deleted only once the removal has committed."""
+    if not access.can_edit(by, message):
+        raise PermissionDenied("message.edit")
+    storage, name = message.video.storage, message.video.name
+    if not name:
+        return
+    with transaction.atomic():
+        _lock_draft_for_images(message, by=by)
+        Message.objects.filter(pk=message.pk).update(video="", video_caption="")
+        audit.record(actor=by, action="message.remove_video", obj=message)
+        transaction.on_commit(lambda: storage.delete(name))
+    message.video.name, message.video_caption = "", ""
+
+
 def remove_image(image: MessageImage, *, by) -> None:
     """Detach an image; the file is deleted only once the removal has committed."""
     message = image.message

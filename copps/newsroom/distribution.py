@@ -86,7 +86,7 @@ def payload_for(message: Message, channel: Channel, language: str, *, note: str 
             link=rendition.link or message.permalink(language),
         ).text
     area = message.area
-    return {
+    payload = {
         "text": text,
         "title": version.title,
         "summary": version.teaser.strip(),
@@ -104,6 +104,16 @@ def payload_for(message: Message, channel: Channel, language: str, *, note: str 
             for img in message.images.all()
         ],
     }
+    if message.video:
+        from .videos import content_type
+
+        payload["video"] = {
+            "name": message.video.name,
+            "url": settings.SITE_URL + message.video.url,
+            "content_type": content_type(message.video.name or ""),
+            "caption": message.video_caption,
+        }
+    return payload
 
 
 def _correction_word(language: str) -> str:

@@ -357,6 +357,21 @@ class ImageForm(ConsoleForm):
     )
 
 
+class VideoForm(ConsoleForm):
+    video = forms.FileField(
+        label=_("Video"),
+        help_text=_("MP4 or WebM. YouTube channels upload it; the public page shows it."),
+        widget=forms.ClearableFileInput(attrs={"accept": "video/mp4,video/webm,.mp4,.webm"}),
+    )
+    caption = forms.CharField(
+        label=_("Description of the video"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is seen and heard, for people who cannot see or hear the video."),
+        error_messages={"required": _("Describe the video for people who cannot see or hear it.")},
+    )
+
+
 # Workflow forms: one per button on the message page ------------------------------------------
 
 

@@ -90,6 +90,10 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # An optional video (MP4 or WebM, checked by newsroom.videos) with a text that describes it
+    # for people who cannot see or hear it; YouTube channels upload it.
+    video = models.FileField(_("video"), upload_to="videos/", max_length=200, blank=True)
+    video_caption = models.TextField(_("video description"), blank=True)
     # Everyone who wrote part of the text: none of them may approve it (four eyes).
     contributor_ids = models.JSONField(default=list, blank=True)
     # Optimistic concurrency: every state change bumps it (workflow.apply).

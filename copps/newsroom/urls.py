@@ -17,6 +17,8 @@ urlpatterns = [
         views.image_remove,
         name="message-image-remove",
     ),
+    path("messages/<int:pk>/video", views.video_set, name="message-video-set"),
+    path("messages/<int:pk>/video/remove", views.video_remove, name="message-video-remove"),
     path("messages/<int:pk>/<slug:action>", views.message_action, name="message-action"),
     path("corrections/<int:pk>/approve", views.correction_approve, name="correction-approve"),
     path("corrections/<int:pk>/reject", views.correction_reject, name="correction-reject"),

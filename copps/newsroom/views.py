@@ -34,6 +34,7 @@ from .forms import (
     ImageForm,
     MessageEditor,
     RejectCorrectionForm,
+    VideoForm,
     WordListsForm,
     action_form,
     apply_errors,
@@ -155,7 +156,9 @@ def message_list(request):
 # Editor ----------------------------------------------------------------------------------------
 
 
-def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None, content=None):
+def _editor_page(
+    request, editor: MessageEditor, *, status=200, image_form=None, content=None, video_form=None
+):
     message = editor.message
     live = None
     if content is not None:
@@ -170,6 +173,7 @@ def _editor_page(request, editor: MessageEditor, *, status=200, image_form=None,
             "form": editor.form,
             "message": message,
             "image_form": image_form or ImageForm(),
+            "video_form": video_form or VideoForm(),
             "images": list(message.images.all()) if message is not None else [],
             "live": live,
             "officer_area": request.user.area if "area" not in editor.form.fields else None,
@@ -393,6 +397,52 @@ def image_remove(request, pk, image_pk):
     return redirect(reverse("console:message-edit", args=[message.pk]) + "#images")
 
 
+# Video -----------------------------------------------------------------------------------------
+
+
+@console_view
+@require_POST
+def video_set(request, pk):
+    message = access.get_message_for(request.user, pk)
+    refusal = _editable(request, message)
+    if refusal is not None:
+        return refusal
+    form = VideoForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            actions.set_video(
+                message,
+                by=request.user,
+                upload=form.cleaned_data["video"],
+                caption=form.cleaned_data["caption"],
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        except Conflict:
+            return _conflict(request, message)
+        else:
+            flash.success(request, _("Video saved."))
+            return redirect(reverse("console:message-edit", args=[message.pk]) + "#video")
+    return _editor_page(
+        request, MessageEditor(request.user, message=message), status=400, video_form=form
+    )
+
+
+@console_view
+@require_POST
+def video_remove(request, pk):
+    message = access.get_message_for(request.user, pk)
+    refusal = _editable(request, message)
+    if refusal is not None:
+        return refusal
+    try:
+        actions.remove_video(message, by=request.user)
+    except Conflict:
+        return _conflict(request, message)
+    flash.success(request, _("Video removed."))
+    return redirect(reverse("console:message-edit", args=[message.pk]) + "#video")
+
+
 # Detail + workflow -----------------------------------------------------------------------------
 
 
@@ -424,6 +474,8 @@ AUDIT_LABELS = {
     "message.edit": gettext_lazy("edited"),
     "message.add_image": gettext_lazy("added an image"),
     "message.remove_image": gettext_lazy("removed an image"),
+    "message.set_video": gettext_lazy("attached a video"),
+    "message.remove_video": gettext_lazy("removed the video"),
     "message.override_guidelines": gettext_lazy("overrode blocking findings"),
     "message.submit": gettext_lazy("submitted for review"),
     "message.withdraw": gettext_lazy("took back to draft"),
