@@ -209,6 +209,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("COPPS_MAX_BODY_BYTES", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 COPPS_MAX_IMAGE_BYTES = envint("COPPS_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
 COPPS_MAX_BODY_CHARS = envint("COPPS_MAX_BODY_CHARS", 50_000)
+COPPS_MAX_VIDEO_BYTES = envint("COPPS_MAX_VIDEO_BYTES", 500 * 1024 * 1024)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -281,6 +282,8 @@ COPPS_CHANNEL_RATE_LIMIT = envbool("COPPS_CHANNEL_RATE_LIMIT", True)
 # Subscriptions: requests per client address per hour, confirmation messages per address per day.
 COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = envint("COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR", 5)
 COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY = envint("COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3)
+# Shared secret in Kannel's sms-service get-url for inbound SMS (empty: the endpoint is off).
+COPPS_SMS_INBOUND_TOKEN = envstr("COPPS_SMS_INBOUND_TOKEN", "")
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 
@@ -295,6 +298,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
+        # httpx logs every request URL at INFO: URLs can carry tokens (Telegram puts the bot
+        # token in the path) and personal data. Errors are reported by the channels code.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         # A request for a host name we do not serve is a 400 for the client, not an error with a
         # traceback for us (anyone can send them by the thousand).
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},

@@ -73,7 +73,11 @@ class ChannelError(Exception):
 
     @classmethod
     def from_http(cls, response: httpx.Response, what: str = "") -> ChannelError:
-        """Classify an unsuccessful HTTP answer: 401/403 disable, 429/5xx retry, 4xx permanent."""
+        """Classify an unsuccessful HTTP answer: 401/403 disable, 429/5xx retry, 4xx permanent.
+
+        Where a service answers 403 for a refused post or a spent quota (X, YouTube), its adapter
+        classifies that 403 itself: disabling the channel is for credentials that stopped working.
+        """
         status = response.status_code
         detail = _short_body(response)
         message = f"{what or 'request'}: HTTP {status}" + (f": {detail}" if detail else "")
@@ -154,8 +158,10 @@ class Adapter:
     subscribers: ClassVar[bool] = False
     medium: ClassVar[str] = ""  # the Subscription.medium of a subscriber channel
     batch_size: ClassVar[int] = 100
-    # The service's published limit; the engine spaces calls accordingly.
+    # The service's published limit; the engine spaces calls accordingly, allowing a burst of
+    # ``rate_burst`` calls at once (GCRA), so a few urgent posts need not wait for each other.
     rate_per_minute: ClassVar[float] = 60.0
+    rate_burst: ClassVar[int] = 5
     # Where the demo's imitation of the service answers (sandbox accounts).
     sandbox_base: ClassVar[str] = ""
 
@@ -175,6 +181,15 @@ class Adapter:
         if value in (None, ""):
             value = self.secrets.get(name, default)
         return str(value) if value is not None else default
+
+    def rate(self) -> float:
+        """Calls per minute for this account: ``config["rate_per_minute"]`` when an
+        administrator set a positive number (a higher or lower API tier), else the default."""
+        try:
+            value = float(self.config.get("rate_per_minute") or 0)
+        except (TypeError, ValueError):
+            value = 0.0
+        return value if value > 0 else float(self.rate_per_minute)
 
     def api_base(self, real: str) -> str:
         """The service's API root: the real one, or the sandbox for sandbox accounts."""

@@ -346,15 +346,26 @@ def _channel_ready(channel: Channel, now) -> bool:
 
 
 def _take_slot(channel: Channel, adapter, now) -> bool:
-    """Reserve the channel's next call under its rate limit (a conditional UPDATE)."""
-    if not adapter.rate_per_minute or not settings.COPPS_CHANNEL_RATE_LIMIT:
+    """Reserve the channel's next call under its rate limit: GCRA with one column.
+
+    ``next_slot_at`` is the theoretical arrival time (TAT): a call is allowed while the TAT is
+    less than ``rate_burst - 1`` intervals ahead of now; each call pushes it one interval on. The
+    UPDATE is conditional on the TAT read, so concurrent workers cannot both take the last slot.
+    """
+    rate = adapter.rate()
+    if not rate or not settings.COPPS_CHANNEL_RATE_LIMIT:
         return True
-    interval = timedelta(seconds=60.0 / adapter.rate_per_minute)
-    return bool(
-        Channel.objects.filter(pk=channel.pk)
-        .filter(Q(next_slot_at__isnull=True) | Q(next_slot_at__lte=now))
-        .update(next_slot_at=now + interval)
-    )
+    interval = timedelta(seconds=60.0 / rate)
+    tolerance = interval * max(0, adapter.rate_burst - 1)
+    for _attempt in range(3):
+        tat = Channel.objects.filter(pk=channel.pk).values_list("next_slot_at", flat=True).first()
+        start = max(tat, now) if tat else now
+        if start - now > tolerance:
+            return False
+        same = Q(next_slot_at=tat) if tat else Q(next_slot_at__isnull=True)
+        if Channel.objects.filter(same, pk=channel.pk).update(next_slot_at=start + interval):
+            return True
+    return False
 
 
 # Processing -----------------------------------------------------------------------------------

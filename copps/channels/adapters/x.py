@@ -61,15 +61,6 @@ def listing(body: dict, key: str, what: str = "read back") -> list[dict]:
     return entries
 
 
-def rate_override(config: dict, default: float) -> float:
-    """``config["rate_per_minute"]`` when an administrator set a positive number, else default."""
-    try:
-        value = float(config.get("rate_per_minute") or 0)
-    except (TypeError, ValueError):
-        return default
-    return value if value > 0 else default
-
-
 class XAdapter(Adapter):
     kind = "x"
     rendition = "x"
@@ -102,10 +93,6 @@ class XAdapter(Adapter):
 
     def __init__(self, channel):
         super().__init__(channel)
-        # Per account (the tier is the account's): an instance value the engine reads as usual.
-        object.__setattr__(
-            self, "rate_per_minute", rate_override(self.config, DEFAULT_RATE_PER_MINUTE)
-        )
         self._me: dict | None = None
 
     # HTTP --------------------------------------------------------------------------------
