@@ -258,3 +258,67 @@ max-messages = 10
                 tail = path.read_text("utf-8", "replace").splitlines()[-lines:]
                 parts.append(f"--- {path}\n" + "\n".join(tail))
         return "\n".join(parts)
+
+
+class Gate:
+    """An HTTP relay between Kannel and copps' live server that can hold callbacks.
+
+    With SQLite's in-memory test database the live server shares the test's connection, so a
+    delivery report arriving while the test thread writes would collide. Tests close the gate
+    while the engine sends, then open it: the reports still travel Kannel -> HTTP -> copps.
+    """
+
+    def __init__(self, target: str):
+        import http.server
+        import threading
+
+        self.target = target.rstrip("/")
+        self.is_open = threading.Event()
+        self.is_open.set()
+        self.forwarded = 0
+        self._lock = threading.Lock()
+        gate = self
+
+        class Relay(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                gate.is_open.wait(30)
+                try:
+                    with urllib.request.urlopen(gate.target + self.path, timeout=30) as answer:  # noqa: S310
+                        status, body = answer.status, answer.read()
+                except urllib.error.HTTPError as exc:
+                    status, body = exc.code, exc.read()
+                except OSError:
+                    status, body = 502, b"relay failed"
+                with gate._lock:
+                    gate.forwarded += 1
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.is_open.clear()
+
+    def open(self) -> None:
+        self.is_open.set()
+
+    def wait_forwarded(self, count: int, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.forwarded < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.forwarded < count:
+            raise AssertionError(f"only {self.forwarded} of {count} callbacks reached copps")
+
+    def stop(self) -> None:
+        self.open()
+        self.server.shutdown()
+        self.server.server_close()
