@@ -179,6 +179,9 @@ def test_it_disables_the_channel_when_kannel_refuses_the_password_at_send_time(
     assert channel.status == ChannelStatus.DISABLED
     assert "Authorization failed" in channel.status_reason
     assert len(kannel.received()) == before
+    # The copies wait for an administrator to fix the password; none is lost.
+    copies = Recipient.objects.filter(delivery__channel=channel)
+    assert list(copies.values_list("state", flat=True)) == ["pending"]
 
 
 def test_it_keeps_the_copies_while_kannel_is_down_and_sends_them_once_it_is_back(

@@ -113,9 +113,19 @@ def _stops(err: ChannelError) -> bool:
 
 
 def _not_sent(err: ChannelError) -> ChannelError:
+    # Refused credentials are permanent for the channel, not for the copies: they wait (pending)
+    # while the channel is disabled, and go out once an administrator has fixed it.
     return ChannelError(
-        f"not sent: the batch stopped ({err})", permanent=err.permanent, retry_after=err.retry_after
+        f"not sent: the batch stopped ({err})",
+        permanent=err.permanent and not err.disable_channel,
+        retry_after=err.retry_after,
     )
+
+
+def _keep_copies(err: ChannelError) -> ChannelError:
+    if not err.disable_channel:
+        return err
+    return ChannelError(str(err), disable_channel=True)
 
 
 def send_each(
@@ -126,7 +136,8 @@ def send_each(
 
     A permanent error of one copy (a number the gateway will not route) fails that copy only.
     An error that says the gateway is in trouble (refused, timed out, 5xx, 429, bad
-    credentials) stops the batch. The first copy goes alone, as a probe: if it could not go out
+    credentials) stops the batch. Bad credentials disable the channel but keep the copies
+    pending: they go out once an administrator has fixed the channel. The first copy goes alone, as a probe: if it could not go out
     the whole batch is raised (the engine puts every copy back and backs off). Later, the copies
     already sent keep their result, the failing one gets its error (unknown if it may have gone
     out) and the ones not tried yet are returned as "not sent".
@@ -141,7 +152,7 @@ def send_each(
         results[first.pk] = send_one(first)
     except ChannelError as err:
         if _stops(err) and not err.maybe_sent:
-            raise
+            raise _keep_copies(err) from None
         results[first.pk] = err
         if _stops(err):
             results.update({r.pk: _not_sent(err) for r in rest})
@@ -156,7 +167,7 @@ def send_each(
         except ChannelError as err:
             if _stops(err):
                 stopped.append(err)
-            return err
+            return _keep_copies(err)
 
     if concurrency > 1 and len(rest) > 1:
         values = list(_pool(min(concurrency, 32)).map(attempt, rest))
