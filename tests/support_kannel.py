@@ -157,6 +157,9 @@ max-messages = 10
         raise RuntimeError(f"Kannel: timed out waiting for {what}\n{self.logs()}")
 
     def start(self) -> Kannel:
+        import atexit
+
+        atexit.register(self.stop)  # never leave a Kannel behind, even if the run dies
         self.write_conf()
         try:
             self._spawn("bearerbox", [BEARERBOX, str(self.conf)])

@@ -62,6 +62,13 @@ class KannelAdapter(Adapter):
             required=False,
             help=_("Number or name (up to 11 letters) the texts come from; empty: Kannel's."),
         ),
+        Field(
+            "concurrency",
+            _("Requests at once"),
+            required=False,
+            default="16",
+            help=_("How many texts may be in flight at once (1-32)."),
+        ),
         Field("password", _("sendsms password"), secret=True),
     )
     timeout = 10.0
@@ -75,9 +82,9 @@ class KannelAdapter(Adapter):
         if self.channel.sandbox:
             return 1
         try:
-            return max(1, min(32, int(self.config.get("concurrency") or 8)))
+            return max(1, min(32, int(self.config.get("concurrency") or 16)))
         except (TypeError, ValueError):
-            return 8
+            return 16
 
     def _headers(self) -> dict[str, str]:
         headers = {

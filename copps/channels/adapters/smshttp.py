@@ -55,6 +55,13 @@ class HttpSmsAdapter(Adapter):
             required=False,
             help=_("Only if the gateway guarantees it: unanswered requests are then retried."),
         ),
+        Field(
+            "concurrency",
+            _("Requests at once"),
+            required=False,
+            default="4",
+            help=_("How many texts may be in flight at once (1-32)."),
+        ),
         Field("api_key", _("API key"), secret=True),
     )
     timeout = 10.0
