@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from django.db import OperationalError
 
@@ -16,6 +17,7 @@ from copps.channels import deliveries, sms_inbound
 from copps.channels.adapters.kannel import KannelAdapter
 from copps.channels.base import ChannelError
 from copps.channels.models import ChannelStatus, Delivery, Recipient, Subscription
+from copps.lib import http
 from copps.newsroom import actions
 from tests import support_kannel
 from tests.conftest import require_component
@@ -304,6 +306,82 @@ def test_it_never_sends_without_text(make_channel, published_message):
     with pytest.raises(ChannelError) as caught:
         KannelAdapter(channel).send_batch(delivery, [])
     assert caught.value.permanent
+
+
+@pytest.fixture
+def faked_kannel(make_channel, published_message):
+    """A Kannel channel answered by http.fake (one request at a time: the fake is per thread)."""
+    channel = make_channel(
+        "sms_kannel",
+        slug="kannel-fake",
+        sandbox=False,
+        config={
+            "sendsms_url": "http://kannel.test:13013/cgi-bin/sendsms",
+            "username": "copps",
+            "sender": "POLITIE",
+            "concurrency": 1,
+        },
+        secrets={"password": "p"},
+    )
+    delivery = deliveries.plan(
+        message_id=published_message.pk, channel=channel, language="nl", payload={"text": "Hi"}
+    )
+    rows = [
+        Recipient.objects.create(delivery=delivery, subscription=subscribe(n), state="sending")
+        for n in NUMBERS
+    ]
+    return channel.adapter, delivery, rows
+
+
+def kannel_answers(*answers):
+    queue = list(answers)
+
+    def handle(request):
+        item = queue.pop(0) if queue else (202, "0: Accepted for delivery")
+        if isinstance(item, type):
+            raise item("injected", request=request)
+        return httpx.Response(item[0], text=item[1])
+
+    return handle
+
+
+def test_it_reads_each_kannel_answer_for_what_it_means(faked_kannel):
+    adapter, delivery, rows = faked_kannel
+    answers = kannel_answers(
+        (503, "Sent. Message queued for later delivery"),
+        (403, "Not routable. Do not try again."),
+        (200, "Sent."),
+    )
+    with http.fake(answers) as seen:
+        results = adapter.send_batch(delivery, rows)
+    assert results[rows[0].pk] == sms_inbound.reference_for(rows[0].pk)
+    refused = results[rows[1].pk]
+    assert isinstance(refused, ChannelError) and refused.permanent
+    assert not refused.disable_channel
+    assert results[rows[2].pk] == sms_inbound.reference_for(rows[2].pk)
+    first = seen[0]
+    assert first.method == "POST" and "password" not in str(first.url)
+    assert first.headers["x-kannel-to"] == NUMBERS[0]
+    assert first.headers["x-kannel-coding"] == "0" and first.headers["x-kannel-dlr-mask"] == "31"
+    assert first.headers["x-kannel-dlr-url"] == sms_inbound.dlr_url(rows[0].pk)
+    assert first.content == b"Hi"
+
+
+def test_it_flags_a_copy_unknown_on_a_read_timeout_and_sends_no_more_of_the_batch(faked_kannel):
+    adapter, delivery, rows = faked_kannel
+    with http.fake(kannel_answers((202, "0: Accepted for delivery"), httpx.ReadTimeout)) as seen:
+        results = adapter.send_batch(delivery, rows)
+    assert len(seen) == 2
+    assert isinstance(results[rows[0].pk], str)
+    assert results[rows[1].pk].maybe_sent
+    assert not results[rows[2].pk].maybe_sent and not results[rows[2].pk].permanent
+
+
+def test_it_refuses_to_send_from_a_sandbox_kannel_channel(make_channel):
+    channel = make_channel("sms_kannel", slug="kannel-sandbox", sandbox=True, secrets={})
+    with http.fake(kannel_answers()) as seen, pytest.raises(ChannelError) as caught:
+        channel.adapter.send_text("+32470000001", "x", reference="r")
+    assert caught.value.permanent and not seen
 
 
 def test_it_validates_the_configuration():

@@ -98,6 +98,12 @@ class KannelAdapter(Adapter):
         return headers
 
     def _post(self, headers: dict[str, str], text: str, what: str):
+        if self.channel.sandbox:
+            # No imitation of Kannel: a sandbox SMS account is an "SMS (HTTP gateway)" one.
+            raise ChannelError(
+                "Kannel channels have no sandbox; use an SMS (HTTP gateway) sandbox channel",
+                permanent=True,
+            )
         # POST with X-Kannel headers: the password and the citizen's number stay out of URLs
         # (and so out of every log that records URLs).
         return self.call(
