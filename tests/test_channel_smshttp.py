@@ -441,3 +441,24 @@ def test_it_never_fails_on_garbage_encodings(client, settings):
     response = client.get("/channels/sms/inbound/?" + query)
     assert response.status_code in (200, 400)
     assert client.put("/channels/sms/inbound/").status_code == 405
+
+
+def test_it_counts_a_copy_failed_when_its_rejection_arrives_before_the_batch_is_over(
+    real_channel, alert
+):
+    channel = real_channel()
+    subscribe(NUMBERS[0])
+    alert()
+
+    def gateway_that_reports_at_once(request: httpx.Request) -> httpx.Response:
+        reference = json.loads(request.content)["reference"]
+        # The SMSC rejects it instantly: the report comes in while copps is still sending.
+        sms_inbound.apply_report(sms_inbound.recipient_id_for_reference(reference), "rejected")
+        return httpx.Response(201, json={"id": "gw-1"})
+
+    with http.fake(gateway_that_reports_at_once):
+        deliver()
+    copy = copies(channel).get()
+    assert (copy.state, copy.report) == ("failed", "rejected")
+    delivery = Delivery.objects.get(pk=copy.delivery_id)
+    assert (delivery.state, delivery.recipients_failed) == ("failed", 1)

@@ -156,7 +156,7 @@ def send_each(
         results[first.pk] = err
         if _stops(err):
             results.update({r.pk: _not_sent(err) for r in rest})
-            return results
+            return _with_early_reports(results)
     stopped: list[ChannelError] = []
 
     def attempt(recipient: Recipient) -> Any:
@@ -174,6 +174,21 @@ def send_each(
     else:
         values = [attempt(r) for r in rest]
     results.update({r.pk: value for r, value in zip(rest, values, strict=True)})
+    return _with_early_reports(results)
+
+
+def _with_early_reports(results: dict[int, Any]) -> dict[int, Any]:
+    """A gateway may report a final failure before the batch is over (an SMSC rejecting at
+    once): the report was recorded on the copy while it was "sending", and the engine is about
+    to write the batch's results. Return that failure, so the copy is not counted as sent."""
+    sent = [pk for pk, value in results.items() if isinstance(value, str)]
+    if not sent:
+        return results
+    rejected = Recipient.objects.filter(pk__in=sent, report__in=FINAL_FAILURES).values_list(
+        "pk", "report"
+    )
+    for pk, report in rejected:
+        results[pk] = ChannelError(f"delivery report: {report}", permanent=True)
     return results
 
 
