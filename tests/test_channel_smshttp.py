@@ -358,7 +358,7 @@ def inbound(client, settings):
 
 
 @pytest.mark.parametrize(
-    "keyword", ["STOP", " stop ", "Stop All", "UIT", "stoppen", "ARRET", "Arrêt", "HALT"]
+    "keyword", ["STOP", " stop ", "Stop!", "Stop All", "UIT", "stoppen", "ARRET", "Arrêt", "HALT"]
 )
 def test_it_deletes_the_sms_subscription_of_a_number_that_texts_a_stop_keyword(inbound, keyword):
     subscription = subscribe("+32470123456")

@@ -276,8 +276,9 @@ class InboundSms:
 
     @property
     def words(self) -> str:
-        """The text trimmed, case-folded, accents kept, whitespace collapsed."""
-        return " ".join(self.text.split()).casefold()
+        """The text trimmed (also of end punctuation), case-folded, accents kept, whitespace
+        collapsed: "  Stop! " reads as "stop"."""
+        return " ".join(self.text.split()).casefold().strip(" .!?,;:")
 
 
 # Keyword -> the language it is in (None: reply in the subscription's language).
