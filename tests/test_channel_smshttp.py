@@ -6,9 +6,11 @@ inbound endpoints, every rejection through the real endpoint.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from copps.audit.models import AuditRecord
 from copps.channels import deliveries, sandbox, sms_inbound
@@ -72,8 +74,10 @@ def alert(make_message, communicator, editor):
 
 
 def deliver():
-    deliveries.deliver_due()
-    deliveries.deliver_recipients(limit_seconds=3)
+    """One worker round, an hour after the previous one (retried copies wait for their backoff)."""
+    later = timezone.now() + timedelta(hours=1)
+    deliveries.deliver_due(later)
+    deliveries.deliver_recipients(later, limit_seconds=3)
 
 
 def copies(channel):

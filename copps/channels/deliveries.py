@@ -52,7 +52,7 @@ S = DeliveryState
 
 # An unknown outcome is read back only after this long (a post may take a moment to appear).
 READ_BACK_GRACE = timedelta(seconds=30)
-RECIPIENT_CLAIM_BATCH = 100
+RECIPIENT_CLAIM_BATCH = 200
 
 
 # Planning -------------------------------------------------------------------------------------
@@ -521,7 +521,12 @@ def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
                 delivery__state=S.SENDING,
                 delivery__channel__enabled=True,
             )
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .exclude(delivery__channel__status=ChannelStatus.DISABLED)
+            .exclude(
+                delivery__channel__status=ChannelStatus.PAUSED,
+                delivery__channel__paused_until__gt=now,
+            )
             .order_by("delivery_id", "pk")
         )
         if connection.features.has_select_for_update_skip_locked:
@@ -544,9 +549,9 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
     """Send claimed batches of subscriber copies until none are left (or time is up)."""
     started = time.monotonic()
     sent = 0
+    fixed = now  # tests pass a moment in the future ("an hour later"); the worker passes None
     while time.monotonic() - started < limit_seconds:
-        now = timezone.now()
-        seen, ids = _claim_recipients(now, batch or RECIPIENT_CLAIM_BATCH)
+        seen, ids = _claim_recipients(fixed or timezone.now(), batch or RECIPIENT_CLAIM_BATCH)
         if not seen:
             break
         if not ids:
@@ -566,81 +571,78 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
 
 
 def _send_group(group: list[Recipient]) -> int:
+    """Send one claimed batch of one delivery and record each copy's outcome.
+
+    Every update is conditional on the copy still being "sending" (ours): a delivery report
+    that arrived meanwhile (an SMS rejected by the network) is never overwritten.
+    """
     delivery = group[0].delivery
     adapter = delivery.channel.adapter
     now = timezone.now()
-    gone = [r for r in group if r.subscription is None]
+    gone = [r.pk for r in group if r.subscription is None]
     live = [r for r in group if r.subscription is not None]
+    mine = Recipient.objects.filter(state=S.SENDING)
     if gone:
-        Recipient.objects.filter(pk__in=[r.pk for r in gone]).update(
+        mine.filter(pk__in=gone).update(
             state=S.CANCELLED, last_error="unsubscribed", updated_at=now
         )
     if not live:
         return 0
     try:
-        results = adapter.send_batch(delivery, live)
+        results: dict[int, object] = adapter.send_batch(delivery, live)
     except ChannelError as err:
-        state = S.UNKNOWN if err.maybe_sent else S.PENDING
-        if err.permanent:
-            state = S.FAILED
-        Recipient.objects.filter(pk__in=[r.pk for r in live]).update(
-            state=state, last_error=str(err)[:500], updated_at=now
-        )
+        results = {r.pk: err for r in live}
         if err.disable_channel:
             disable_channel(delivery.channel, reason=str(err))
         elif not err.permanent:
             _channel_failed(delivery.channel_id, now, str(err))
-            if state == S.PENDING:
-                time.sleep(min(5.0, err.retry_after or 1.0))  # don't hammer a server that's down
-        return 0
     except Exception as exc:
         logger.exception("adapter %s crashed on a batch of delivery %s", adapter.kind, delivery.pk)
-        Recipient.objects.filter(pk__in=[r.pk for r in live]).update(
-            state=S.UNKNOWN, last_error=f"internal error: {exc!r}"[:500], updated_at=now
-        )
-        return 0
-    ok_plain = [pk for pk, v in results.items() if isinstance(v, str) and not v]
-    ok_ids = {pk: v for pk, v in results.items() if isinstance(v, str) and v}
-    if ok_plain:
-        Recipient.objects.filter(pk__in=ok_plain).update(
-            state=S.SENT, last_error="", updated_at=now
-        )
-    for pk, external in ok_ids.items():
-        Recipient.objects.filter(pk=pk).update(
-            state=S.SENT, external_id=external[:200], last_error="", updated_at=now
-        )
+        results = {r.pk: ChannelError(f"internal error: {exc!r}", maybe_sent=True) for r in live}
+    sent_plain = [pk for pk, v in results.items() if v == ""]
+    if sent_plain:
+        mine.filter(pk__in=sent_plain).update(state=S.SENT, last_error="", updated_at=now)
+    attempts = dict(
+        Recipient.objects.filter(pk__in=[r.pk for r in live]).values_list("pk", "attempts")
+    )
     for pk, value in results.items():
-        if isinstance(value, ChannelError):
-            state = S.FAILED if value.permanent else (S.UNKNOWN if value.maybe_sent else S.PENDING)
-            if (
-                state == S.PENDING
-                and _recipient_attempts(pk) >= settings.COPPS_DELIVERY_MAX_ATTEMPTS
-            ):
-                state = S.FAILED
-            Recipient.objects.filter(pk=pk).update(
-                state=state, last_error=str(value)[:500], updated_at=now
+        if isinstance(value, str) and value:
+            mine.filter(pk=pk).update(
+                state=S.SENT, external_id=value[:200], last_error="", updated_at=now
             )
+        elif isinstance(value, ChannelError):
+            mine.filter(pk=pk).update(**_copy_failure(value, attempts.get(pk, 0), now))
     missing = [r.pk for r in live if r.pk not in results]
     if missing:  # the adapter did not say: we cannot know
-        Recipient.objects.filter(pk__in=missing).update(
+        mine.filter(pk__in=missing).update(
             state=S.UNKNOWN, last_error="no result from the adapter", updated_at=now
         )
     Delivery.objects.filter(pk=delivery.pk, state=S.SENDING).update(sending_since=now)
-    if ok_plain or ok_ids:
+    sent = sum(1 for v in results.values() if isinstance(v, str))
+    if sent:
         _channel_ok(delivery.channel_id, now)
-    return len(ok_plain) + len(ok_ids)
+    return sent
 
 
-def _recipient_attempts(pk: int) -> int:
-    return Recipient.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 0
+def _copy_failure(err: ChannelError, attempts: int, now) -> dict:
+    """The fields of a copy whose send failed: unknown, failed, or pending with a backoff."""
+    fields: dict = {"last_error": str(err)[:500], "updated_at": now}
+    if err.maybe_sent:
+        return fields | {"state": S.UNKNOWN}
+    if err.permanent or attempts >= settings.COPPS_DELIVERY_MAX_ATTEMPTS:
+        return fields | {"state": S.FAILED}
+    wait = err.retry_after if err.retry_after is not None else backoff(attempts)
+    # A channel being switched off (bad credentials) keeps its copies waiting, not failed.
+    return fields | {"state": S.PENDING, "next_attempt_at": now + timedelta(seconds=wait)}
 
 
 def finish_fanouts() -> int:
-    """Close subscriber deliveries whose recipients are all settled, with their counts."""
+    """Close subscriber deliveries whose copies are all settled, with their counts; an unknown
+    fan-out whose last uncertain copies were settled (a delivery report, a person) becomes sent."""
     done = 0
-    open_ids = Delivery.objects.filter(state=S.SENDING, recipients_total__gt=0).values_list(
-        "pk", flat=True
-    )
+    open_ids = Delivery.objects.filter(
+        state__in=[S.SENDING, S.UNKNOWN], recipients_total__gt=0
+    ).values_list("pk", flat=True)
     for pk in list(open_ids):
         recipients = Recipient.objects.filter(delivery_id=pk)
         if recipients.filter(state__in=[S.PENDING, S.SENDING]).exists():
@@ -650,6 +652,14 @@ def finish_fanouts() -> int:
             for state in (S.SENT, S.FAILED, S.UNKNOWN, S.CANCELLED)
         }
         delivery = Delivery.objects.get(pk=pk)
+        if delivery.state == S.UNKNOWN and counts[S.UNKNOWN]:
+            if delivery.recipients_unknown != counts[S.UNKNOWN]:
+                Delivery.objects.filter(pk=pk).update(
+                    recipients_sent=counts[S.SENT],
+                    recipients_failed=counts[S.FAILED],
+                    recipients_unknown=counts[S.UNKNOWN],
+                )
+            continue
         Delivery.objects.filter(pk=pk).update(
             recipients_sent=counts[S.SENT],
             recipients_failed=counts[S.FAILED],
@@ -665,7 +675,7 @@ def finish_fanouts() -> int:
             _succeed(delivery, Outcome(""), detail=summary)
             if counts[S.FAILED]:
                 Delivery.objects.filter(pk=pk).update(last_error=summary)
-        else:
+        elif delivery.state == S.SENDING:
             _move(delivery, "fail", detail=summary, last_error=summary, permanent=True)
         done += 1
     return done

@@ -239,6 +239,8 @@ class Recipient(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     # Delivery report from the network (SMS): delivered / failed / buffered ...
     report = models.CharField(max_length=20, blank=True)
+    # A copy that failed in a way worth retrying waits until then (backoff, Retry-After).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -277,6 +279,7 @@ class SandboxPost(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        indexes = [models.Index(fields=["service", "external_id"])]
 
     def __str__(self) -> str:
         return f"{self.service} {self.external_id}"

@@ -382,9 +382,7 @@ def make_ticket(subscription: Subscription, prefs: dict) -> str:
 
 def _read_ticket(ticket: str) -> dict:
     try:
-        data = json.loads(
-            crypto.decrypt(ticket, ttl=int(CODE_VALID.total_seconds()))
-        )
+        data = json.loads(crypto.decrypt(ticket, ttl=int(CODE_VALID.total_seconds())))
     except (InvalidToken, ValueError, TypeError):
         raise InvalidConfirmation("unknown") from None
     if not isinstance(data, dict) or not isinstance(data.get("i"), int):
