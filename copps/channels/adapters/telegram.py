@@ -184,7 +184,7 @@ class TelegramAdapter(Adapter):
     def _text(self, delivery, limit: int) -> str:
         p = delivery.payload
         text, link = p.get("text", ""), p.get("link", "")
-        if link and link not in text and utf16_len(f"{text}\n\n{link}") <= limit:
+        if link and link not in text:
             text = f"{text}\n\n{link}"  # the channel always links to the full message
         return to_html(fit(text, link, limit), p.get("title", ""))
 
