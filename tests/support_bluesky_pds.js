@@ -1,6 +1,7 @@
 // A local PDS for tests, with a minimal in-memory PLC directory (no network).
 const http = require('node:http')
 const crypto = require('node:crypto')
+const fs = require('node:fs')
 const { PDS, envToCfg, envToSecrets, readEnv } = require('@atproto/pds')
 
 const ops = new Map()
@@ -37,6 +38,7 @@ async function main() {
   await new Promise((r) => plc.listen(0, '127.0.0.1', r))
   const port = Number(process.argv[2])
   const dir = process.argv[3]
+  fs.mkdirSync(dir + '/blobs', { recursive: true })
   Object.assign(process.env, {
     PDS_HOSTNAME: 'localhost',
     PDS_PORT: String(port),

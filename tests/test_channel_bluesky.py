@@ -434,7 +434,7 @@ def real_pds(tmp_path):
             proc.kill()
 
 
-def test_it_posts_reposts_nothing_and_deletes_on_a_real_local_pds(
+def test_on_a_real_local_pds_it_posts_once_with_facets_and_images_and_deletes(
     real_pds, make_channel, make_message, communicator, editor
 ):
     account = httpx.post(
@@ -454,7 +454,8 @@ def test_it_posts_reposts_nothing_and_deletes_on_a_real_local_pds(
     )
     assert channel.adapter.check() == f"@politie.test ({account['did']})"
 
-    message = publish(make_message, communicator, editor, title="Café-inbraak 🚨")
+    body = "Wees alert. " + "Meer uitleg volgt binnenkort op onze website. " * 12
+    message = publish(make_message, communicator, editor, title="Café-inbraak 🚨", body=body)
     run()
     d = message.deliveries.get()
     assert d.state == "sent", d.last_error
@@ -462,6 +463,21 @@ def test_it_posts_reposts_nothing_and_deletes_on_a_real_local_pds(
     record = httpx.get(f"{real_pds}/xrpc/com.atproto.repo.getRecord", params=params).json()
     assert record["uri"] == d.external_id
     assert record["value"]["text"] == d.payload["text"] and record["value"]["langs"] == ["nl"]
+    (facet,) = record["value"]["facets"]  # the PDS validated the byte offsets
+    raw = record["value"]["text"].encode()
+    link = raw[facet["index"]["byteStart"] : facet["index"]["byteEnd"]].decode()
+    assert link == message.permalink("nl")
+
+    pictured = publish(
+        make_message, communicator, editor, title="Gezocht", image_alt="Een rode fiets"
+    )
+    run()
+    p = pictured.deliveries.get()
+    assert p.state == "sent", p.last_error
+    value = httpx.get(
+        f"{real_pds}/xrpc/com.atproto.repo.getRecord", params=params | {"rkey": record_key(p)}
+    ).json()["value"]
+    assert value["embed"]["images"][0]["alt"] == "Een rode fiets"
 
     # The same delivery again, without reading back first: the PDS refuses the key; still one.
     Delivery.objects.filter(pk=d.pk).update(state="pending", attempts=0)
@@ -472,7 +488,7 @@ def test_it_posts_reposts_nothing_and_deletes_on_a_real_local_pds(
         f"{real_pds}/xrpc/com.atproto.repo.listRecords",
         params={"repo": account["did"], "collection": "app.bsky.feed.post"},
     ).json()
-    assert len(listed["records"]) == 1
+    assert len(listed["records"]) == 2  # the two messages, each once
 
     actions.retract_message(message, by=editor, reason="wrong street")
     run()
