@@ -129,6 +129,27 @@ def test_check_names_the_account_and_its_instance(channel):
     assert channel.adapter.check() == "@sandbox_police on mastodon.sandbox.invalid"
 
 
+def test_check_says_which_scopes_a_token_lacks(channel):
+    def read_only(request):
+        if request.url.path == "/api/v1/apps/verify_credentials":
+            return httpx.Response(200, json={"name": "copps", "scopes": ["read", "write:media"]})
+        return fake.handle(request)
+
+    with http.fake(read_only), pytest.raises(ChannelError) as caught:
+        channel.adapter.check()
+    assert str(caught.value) == "the access token lacks the scopes write:statuses"
+
+
+def test_check_accepts_a_server_that_does_not_tell_the_scopes(channel):
+    def older(request):
+        if request.url.path == "/api/v1/apps/verify_credentials":
+            return httpx.Response(200, json={"name": "copps", "website": None})
+        return fake.handle(request)
+
+    with http.fake(older):
+        assert channel.adapter.check().startswith("@sandbox_police")
+
+
 def test_check_with_a_revoked_token_fails_as_mastodon_answers(make_channel):
     channel = make_channel("mastodon", slug="bad", secrets={"access_token": "revoked"})
     with pytest.raises(ChannelError) as caught:

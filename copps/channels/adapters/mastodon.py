@@ -37,6 +37,7 @@ from .. import sandbox
 from ..base import Adapter, ChannelError, Field, Outcome
 
 MAX_IMAGES = 4
+SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:media")
 MAX_ALT = 1500
 
 
@@ -146,6 +147,20 @@ class MastodonAdapter(Adapter):
 
     def check(self) -> str:
         me = self._json("GET", "/api/v1/accounts/verify_credentials", what="verify credentials")
+        # Mastodon 4.3+ tells the token's scopes; older servers answer without them.
+        app = self._request(
+            "GET", "/api/v1/apps/verify_credentials", what="verify application", ok=(200, 404)
+        )
+        try:
+            granted = set(app.json().get("scopes") or []) if app.status_code == 200 else set()
+        except (ValueError, AttributeError, TypeError):
+            granted = set()
+        if granted:
+            missing = [s for s in SCOPES if s not in granted and s.split(":", 1)[0] not in granted]
+            if missing:
+                raise ChannelError(
+                    f"the access token lacks the scopes {', '.join(missing)}", permanent=True
+                )
         host = urlsplit(self._base()).hostname or ""
         return f"@{me.get('acct', '?')} on {host}"
 

@@ -313,6 +313,17 @@ def handle(request: httpx.Request) -> httpx.Response:
     method, path = request.method, request.url.path.rstrip("/")
     if path == "/api/v1/accounts/verify_credentials" and method == "GET":
         return httpx.Response(200, json=account | {"source": {"privacy": "public", "note": ""}})
+    if path == "/api/v1/apps/verify_credentials" and method == "GET":
+        return httpx.Response(
+            200,
+            json={
+                "id": "1",
+                "name": "copps",
+                "website": None,
+                "scopes": ["read:accounts", "read:statuses", "write:statuses", "write:media"],
+                "redirect_uris": ["urn:ietf:wg:oauth:2.0:oob"],
+            },
+        )
     if path == "/api/v2/media" and method == "POST":
         return _upload(request, account)
     if match := re.fullmatch(r"/api/v1/media/(\d+)", path):
