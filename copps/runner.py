@@ -1,7 +1,10 @@
 """`make demo`: run the web server and the worker side by side until Ctrl-C.
 
-Starts gunicorn on $HOST:$PORT and `copps worker`, waits until /healthz answers 200 (database up
-and a worker heartbeat seen), prints the demo sign-ins, and stops both when either stops.
+Starts gunicorn on $HOST:$PORT, `copps worker` and the local SMTP sink (`copps smtp_sink`, on
+$COPPS_SMTP_SINK, default 127.0.0.1:8025; "off" leaves it out), waits until /healthz answers 200
+(database up and a worker heartbeat seen), prints the demo sign-ins, and stops all of them when
+one stops. E-mail from the demo (the newsletter channel and Django's own mail) goes to the sink
+and shows in the console's outbox (/console/outbox/); nothing leaves the machine.
 """
 
 import os
@@ -35,6 +38,17 @@ def main() -> int:
     env = {**os.environ, "PORT": port}
     env.setdefault("SITE_URL", f"http://{host}:{port}")
     bin_dir = os.path.dirname(sys.executable)
+    sink = os.environ.get("COPPS_SMTP_SINK", "127.0.0.1:8025").strip()
+    sink_host, _colon, sink_port = sink.rpartition(":")
+    if sink.lower() in ("", "off", "0", "false", "no"):
+        sink_host = ""
+    if sink_host:
+        # Every mail the demo sends goes to the sink: the sandbox newsletter channel reads
+        # COPPS_SMTP_SINK_HOST/PORT, Django's mailer EMAIL_HOST/PORT.
+        env.setdefault("COPPS_SMTP_SINK_HOST", sink_host)
+        env.setdefault("COPPS_SMTP_SINK_PORT", sink_port)
+        env.setdefault("EMAIL_HOST", sink_host)
+        env.setdefault("EMAIL_PORT", sink_port)
     web = subprocess.Popen(
         [
             sys.executable,
@@ -56,6 +70,20 @@ def main() -> int:
     )
     worker = subprocess.Popen([os.path.join(bin_dir, "copps"), "worker"], env=env)
     processes = [web, worker]
+    if sink_host:
+        processes.append(
+            subprocess.Popen(
+                [
+                    os.path.join(bin_dir, "copps"),
+                    "smtp_sink",
+                    "--host",
+                    sink_host,
+                    "--port",
+                    sink_port,
+                ],
+                env=env,
+            )
+        )
 
     def stop(*_args):
         for p in processes:
@@ -78,6 +106,8 @@ def main() -> int:
         ]
         print("\n" + "=" * 64)
         print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
+        if sink_host:
+            print(f"E-mail goes to the local sink on {sink}: see /console/outbox/")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role in roles:
             print(f"  demo-{role}")
