@@ -264,7 +264,7 @@ def test_the_detail_shows_the_headers_and_both_parts(client, editor, newsletter)
     response = client.get(reverse("outbox:detail", args=[newsletter]))
     page = response.content.decode()
     for header in ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Id"):
-        assert f">{header}</th>" in page
+        assert f"<dt>{header}</dt>" in page
     assert "List-Unsubscribe=One-Click" in page
     assert "/unsubscribe/" in page
     assert "De Kerkstraat is afgesloten tot vrijdag." in page  # the text part
