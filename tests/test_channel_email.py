@@ -191,6 +191,11 @@ def test_it_sends_each_subscriber_exactly_one_newsletter_with_the_list_headers(
         assert "<strong>altijd</strong>" in html
         assert "<script" not in html.lower() and "alert(" not in html
         assert 'lang="nl"' in html
+    for _f, _t, raw in sink.received:
+        head, _blank, body = raw.partition(b"\r\n\r\n")
+        assert all(len(line) <= 76 for line in body.split(b"\r\n"))  # quoted-printable
+        assert all(len(line) <= 998 for line in head.split(b"\r\n"))
+        assert b"\n" not in raw.replace(b"\r\n", b"")  # no bare line feeds
     # Why they receive it: the subscriber's own topics and area.
     assert "postcodes 9200" in sink.to("ann@example.org")[0].get_body(("plain",)).get_content()
     assert "the whole area" in sink.to("ben@example.net")[0].get_body(("plain",)).get_content()
@@ -509,3 +514,20 @@ def test_many_copies_go_over_one_connection_quickly(mail_channel, sink, publish)
     assert len(sink.received) == 150
     assert len({raw for _f, _t, raw in sink.received}) == 150  # each copy is its own
     assert time.monotonic() - started < 15
+
+
+def test_the_prebuilt_quoted_printable_pieces_decode_to_the_text_with_short_lines():
+    import quopri
+    import random
+
+    from copps.channels.adapters.email import _qp_open
+
+    rng = random.Random(1)
+    for n in range(2000):
+        alphabet = "ab =é\r\n.x\t" if n % 3 else "abcdefgh="
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+        encoded = _qp_open(text)
+        assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
+        assert b"\n" not in encoded.replace(b"\r\n", b"")
+        assert quopri.decodestring(encoded).decode() == text

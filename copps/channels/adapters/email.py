@@ -45,12 +45,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..base import Adapter, ChannelError, Field, Outcome
+from ..subscriptions import unsubscribe_token
 
 SECURITY_CHOICES = ("none", "starttls", "tls")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -84,6 +86,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
 # Placeholders filled in per recipient (plain ASCII: they survive template escaping).
 _UNSUBSCRIBE = "@@COPPS-UNSUBSCRIBE-URL@@"
 _WHY = "@@COPPS-WHY@@"
+_TOKEN = "0TOKEN0"  # where the unsubscribe token goes in the (once reversed) URL
 # A line starting with "." is doubled in SMTP DATA (RFC 5321 4.5.2).
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 # An address we put on the SMTP command line and in a header: no spaces, brackets, controls.
@@ -111,7 +114,44 @@ def _crlf(text: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(text.encode(), istext=True)
+    # b2a_qp ends its lines as the input's first line ends (a lone LF without a CRLF in
+    # sight): SMTP wants CRLF everywhere.
+    encoded = binascii.b2a_qp(text.encode(), istext=True)
+    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+_SOFT_BREAK = b"=\r\n"  # quoted-printable: the line goes on (RFC 2045 6.7)
+_PLACEHOLDER_RE = re.compile(f"({re.escape(_UNSUBSCRIBE)}|{re.escape(_WHY)})")
+
+
+def _qp_chunks(text: str) -> list[bytes | str]:
+    """Quoted-printable encode a part once, leaving the placeholders to fill per recipient.
+
+    Each static piece is encoded on its own and ends in a soft line break, and so does each
+    filled-in value: lines stay within 76 characters however long the values are, and the
+    decoded text is exactly the template with the values in place.
+    """
+    chunks: list[bytes | str] = []
+    for index, piece in enumerate(_PLACEHOLDER_RE.split(text)):
+        if index % 2:
+            chunks.append(piece)  # a placeholder
+        elif piece:
+            chunks.append(_qp_open(piece))
+    return chunks
+
+
+def _qp_open(text: str) -> bytes:
+    """``text`` quoted-printable, ending in a soft line break (whatever follows starts a new
+    line); no line longer than 76 characters."""
+    encoded = _qp(text)
+    head, _sep, last = encoded.rpartition(b"\r\n")
+    if len(last) > 75:  # room for the "=" of the soft break
+        cut = 73
+        while b"=" in last[cut - 2 : cut]:  # never split an =XX escape
+            cut -= 1
+        last = last[:cut] + _SOFT_BREAK + last[cut:]
+        encoded = head + _sep + last
+    return encoded + _SOFT_BREAK
 
 
 def _one_line(text: str) -> str:
@@ -141,11 +181,15 @@ class _Prebuilt:
     domain: str
     key: str
     head: str  # the headers every copy shares, CRLF-terminated
-    text: str  # plain-text part with placeholders, CRLF line ends
-    html: str  # HTML part with placeholders, CRLF line ends
+    text: list[bytes | str]  # plain-text part: encoded pieces and placeholders
+    html: list[bytes | str]  # HTML part: likewise
     boundary: str
     language: str
-    why: dict[tuple, tuple[str, str]] = field(default_factory=dict)
+    unsubscribe_url: str  # with _TOKEN where the subscription's token goes
+    # (topics, postcodes) -> the "why" sentence, encoded for the text and the HTML part
+    why: dict[tuple, tuple[bytes, bytes]] = field(default_factory=dict)
+    plain_text: str = ""
+    plain_html: str = ""
 
 
 _CACHE: OrderedDict[tuple, _Prebuilt] = OrderedDict()
@@ -381,13 +425,16 @@ class EmailAdapter(Adapter):
             domain=domain,
             key=delivery.key,
             head=head,
-            text=_crlf(text.strip() + "\n"),
-            html=_crlf(html_part.strip() + "\n"),
+            text=_qp_chunks(_crlf(text.strip() + "\n")),
+            html=_qp_chunks(_crlf(html_part.strip() + "\n")),
             boundary=boundary,
             language=language,
+            unsubscribe_url=settings.SITE_URL + reverse("unsubscribe", args=[_TOKEN]),
+            plain_text=text,
+            plain_html=html_part,
         )
 
-    def _why(self, built: _Prebuilt, subscription) -> tuple[str, str]:
+    def _why(self, built: _Prebuilt, subscription) -> tuple[bytes, bytes]:
         """'Why you receive this' (text, HTML) for a subscription's topics and postcodes."""
         topics = tuple(subscription.topics or ())
         postcodes = tuple(subscription.postcodes or ())
@@ -407,35 +454,38 @@ class EmailAdapter(Adapter):
                     "You receive this e-mail because you subscribed to messages from "
                     "%(force)s about %(topics)s, for %(area)s."
                 ) % {"force": settings.FORCE_NAME, "topics": topic_text, "area": area_text}
-            cached = (sentence, html.escape(sentence))
+            cached = (_qp_open(sentence), _qp_open(html.escape(sentence)))
             built.why[(topics, postcodes)] = cached
         return cached
 
-    def message_bytes(self, built: _Prebuilt, recipient, address: str, unsubscribe: str) -> bytes:
+    def message_bytes(self, built: _Prebuilt, recipient, address: str) -> bytes:
         """One subscriber's copy, as it goes on the wire (CRLF line ends, not dot-stuffed)."""
-        why_text, why_html = self._why(built, recipient.subscription)
-        text = built.text.replace(_UNSUBSCRIBE, unsubscribe).replace(_WHY, why_text)
-        html_part = built.html.replace(_UNSUBSCRIBE, html.escape(unsubscribe)).replace(
-            _WHY, why_html
-        )
+        subscription = recipient.subscription
+        unsubscribe = built.unsubscribe_url.replace(_TOKEN, unsubscribe_token(subscription))
+        why_text, why_html = self._why(built, subscription)
+        url = _qp_open(unsubscribe)
+        url_html = _qp_open(html.escape(unsubscribe))
+        text_fill = {_UNSUBSCRIBE: url, _WHY: why_text}
+        html_fill = {_UNSUBSCRIBE: url_html, _WHY: why_html}
         b = built.boundary
         head = (
             f"To: {address}\r\n"
             f"Message-ID: <{built.key}.{recipient.pk}@{built.domain}>\r\n"
             f"List-Unsubscribe: <{unsubscribe}>\r\n" + built.head + "\r\n"
         )
-        return b"".join(
-            (
-                head.encode(),
-                f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(),
-                _qp(text),
-                f"\r\n--{b}\r\nContent-Type: text/html; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(),
-                _qp(html_part),
-                f"\r\n--{b}--\r\n".encode(),
-            )
+        out = [
+            head.encode(),
+            f"--{b}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(),
+        ]
+        out += [c if isinstance(c, bytes) else text_fill[c] for c in built.text]
+        out.append(
+            f"\r\n--{b}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode()
         )
+        out += [c if isinstance(c, bytes) else html_fill[c] for c in built.html]
+        out.append(f"\r\n--{b}--\r\n".encode())
+        return b"".join(out)
 
     def message_id(self, delivery, recipient) -> str:
         from_address = self.setting("from_address") or settings.DEFAULT_FROM_EMAIL
@@ -445,8 +495,6 @@ class EmailAdapter(Adapter):
 
     def send_batch(self, delivery, recipients) -> dict[int, Any]:
         """One connection for the batch; each recipient's result ("" when the server took it)."""
-        from ..subscriptions import unsubscribe_url
-
         built = self._prebuilt(delivery)
         conn = self._connect()  # ChannelError: nothing was sent, the whole batch is retried
         results: dict[int, Any] = {}
@@ -464,7 +512,7 @@ class EmailAdapter(Adapter):
                         permanent=True,
                     )
                     continue
-                raw = self.message_bytes(built, recipient, address, unsubscribe_url(subscription))
+                raw = self.message_bytes(built, recipient, address)
                 try:
                     error = _transaction(conn, built.envelope_from, address, raw)
                 except _Dropped as drop:
@@ -491,7 +539,7 @@ class EmailAdapter(Adapter):
     def preview(self, delivery) -> dict:
         built = self._prebuilt(delivery)
         p = delivery.payload or {}
-        return {"title": p.get("title"), "text": built.text, "html": built.html}
+        return {"title": p.get("title"), "text": built.plain_text, "html": built.plain_html}
 
 
 def _transaction(conn: smtplib.SMTP, sender: str, address: str, raw: bytes) -> ChannelError | None:
