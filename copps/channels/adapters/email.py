@@ -86,7 +86,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
 # Placeholders filled in per recipient (plain ASCII: they survive template escaping).
 _UNSUBSCRIBE = "@@COPPS-UNSUBSCRIBE-URL@@"
 _WHY = "@@COPPS-WHY@@"
-_TOKEN = "0TOKEN0"  # where the unsubscribe token goes in the (once reversed) URL
+_TOKEN = "0TOKEN0"  # noqa: S105 (a placeholder, not a secret): where the unsubscribe token goes in the (once reversed) URL
 # A line starting with "." is doubled in SMTP DATA (RFC 5321 4.5.2).
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 # An address we put on the SMTP command line and in a header: no spaces, brackets, controls.
