@@ -104,6 +104,12 @@ def sanitise_html(fragment: str) -> str:
 
 
 @functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system's CA certificates takes tens of milliseconds: once per process.
+    return ssl.create_default_context()
+
+
+@functools.cache
 def _ehlo_name() -> str:
     # smtplib would look this up (DNS) for every connection; once per process is enough.
     return getattr(settings, "COPPS_SMTP_EHLO_NAME", "") or socket.getfqdn()
@@ -276,22 +282,23 @@ class EmailAdapter(Adapter):
         """An open, greeted (and, as configured, encrypted and signed-in) connection."""
         host, port, security = self._endpoint()
         timeout = float(getattr(settings, "COPPS_SMTP_TIMEOUT", 30))
-        context = ssl.create_default_context()
         conn: smtplib.SMTP | None = None
         try:
             if security == "tls":
                 conn = smtplib.SMTP_SSL(
-                    host, port, local_hostname=_ehlo_name(), timeout=timeout, context=context
+                    host, port, local_hostname=_ehlo_name(), timeout=timeout, context=_tls()
                 )
             else:
                 conn = smtplib.SMTP(host, port, local_hostname=_ehlo_name(), timeout=timeout)
+            if conn.sock is not None:  # commands are small and each waits for its answer
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             code, reply = conn.ehlo()
             if code != 250:
                 raise _smtp_error(code, reply, "EHLO", "")
             if security == "starttls":
                 if not conn.has_extn("starttls"):
                     raise ChannelError("the server does not offer STARTTLS", permanent=True)
-                conn.starttls(context=context)
+                conn.starttls(context=_tls())
                 conn.ehlo()
             if not self.channel.sandbox and self.secrets.get("username"):
                 _login(conn, str(self.secrets["username"]), str(self.secrets.get("password", "")))
