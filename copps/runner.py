@@ -70,8 +70,11 @@ def main() -> int:
     )
     worker = subprocess.Popen([os.path.join(bin_dir, "copps"), "worker"], env=env)
     processes = [web, worker]
+    # The sink is a convenience: if it cannot start (the port is taken), the demo runs on and
+    # says so; only the web server and the worker stopping ends the demo.
+    helpers = []
     if sink_host:
-        processes.append(
+        helpers.append(
             subprocess.Popen(
                 [
                     os.path.join(bin_dir, "copps"),
@@ -86,7 +89,7 @@ def main() -> int:
         )
 
     def stop(*_args):
-        for p in processes:
+        for p in processes + helpers:
             if p.poll() is None:
                 p.terminate()
 
@@ -106,8 +109,10 @@ def main() -> int:
         ]
         print("\n" + "=" * 64)
         print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
-        if sink_host:
+        if helpers and helpers[0].poll() is None:
             print(f"E-mail goes to the local sink on {sink}: see /console/outbox/")
+        elif sink_host:
+            print(f"E-mail: the local sink on {sink} did not start (set COPPS_SMTP_SINK)")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role in roles:
             print(f"  demo-{role}")
@@ -122,7 +127,7 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     stop()
-    for p in processes:
+    for p in processes + helpers:
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
