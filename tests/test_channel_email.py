@@ -407,6 +407,36 @@ def test_check_signs_in_and_says_where(make_channel):
         controller.stop()
 
 
+def test_a_refused_password_while_sending_disables_the_channel_and_keeps_the_copies(
+    make_channel, publish
+):
+    from copps.channels.models import Alert
+
+    handler = Sink()
+    port = free_port()
+    controller = start(handler, port, authenticator=Login(), auth_require_tls=False)
+    try:
+        channel = make_channel(
+            "email",
+            slug="revoked",
+            sandbox=False,
+            config={"host": "127.0.0.1", "port": str(port), "security": "none"}
+            | {"from_address": SENDER},
+            secrets={"username": "mailer", "password": "revoked"},
+        )
+        subscribe("ann@example.org")
+        message = publish()
+        deliver()
+    finally:
+        controller.stop()
+    channel.refresh_from_db()
+    assert channel.status == "disabled" and "password" in channel.status_reason
+    assert Alert.objects.filter(channel=channel).exists()
+    (copy,) = Recipient.objects.filter(delivery__message=message)
+    assert copy.state == "pending"  # kept for when the channel is fixed
+    assert handler.received == []
+
+
 def test_check_reports_an_unreachable_server_as_retryable(make_channel):
     channel = make_channel(
         "email",

@@ -503,7 +503,14 @@ class EmailAdapter(Adapter):
     def send_batch(self, delivery, recipients) -> dict[int, Any]:
         """One connection for the batch; each recipient's result ("" when the server took it)."""
         built = self._prebuilt(delivery)
-        conn = self._connect()  # ChannelError: nothing was sent, the whole batch is retried
+        try:
+            conn = self._connect()
+        except ChannelError as err:
+            if err.permanent:
+                # A configuration problem (password refused, no STARTTLS, bad certificate):
+                # stop the channel and alert, but keep the copies: they go once it is fixed.
+                raise ChannelError(str(err), disable_channel=True) from None
+            raise  # nothing was sent: the whole batch is tried again
         results: dict[int, Any] = {}
         utf8 = conn.has_extn("smtputf8")
         try:
