@@ -1,7 +1,10 @@
 """`make demo`: run the web server and the worker side by side until Ctrl-C.
 
-Starts gunicorn on $HOST:$PORT and `copps worker`, waits until /healthz answers 200 (database up
-and a worker heartbeat seen), prints the demo sign-ins, and stops both when either stops.
+Starts gunicorn on $HOST:$PORT, `copps worker` and the local SMTP sink (`copps smtp_sink`, on
+$COPPS_SMTP_SINK, default 127.0.0.1:8025; "off" leaves it out), waits until /healthz answers 200
+(database up and a worker heartbeat seen), prints the demo sign-ins, and stops all of them when
+one stops. E-mail from the demo (the newsletter channel and Django's own mail) goes to the sink
+and shows in the console's outbox (/console/outbox/); nothing leaves the machine.
 """
 
 import os
@@ -35,6 +38,17 @@ def main() -> int:
     env = {**os.environ, "PORT": port}
     env.setdefault("SITE_URL", f"http://{host}:{port}")
     bin_dir = os.path.dirname(sys.executable)
+    sink = os.environ.get("COPPS_SMTP_SINK", "127.0.0.1:8025").strip()
+    sink_host, _colon, sink_port = sink.rpartition(":")
+    if sink.lower() in ("", "off", "0", "false", "no"):
+        sink_host = ""
+    if sink_host:
+        # Every mail the demo sends goes to the sink: the sandbox newsletter channel reads
+        # COPPS_SMTP_SINK_HOST/PORT, Django's mailer EMAIL_HOST/PORT.
+        env.setdefault("COPPS_SMTP_SINK_HOST", sink_host)
+        env.setdefault("COPPS_SMTP_SINK_PORT", sink_port)
+        env.setdefault("EMAIL_HOST", sink_host)
+        env.setdefault("EMAIL_PORT", sink_port)
     web = subprocess.Popen(
         [
             sys.executable,
@@ -56,9 +70,26 @@ def main() -> int:
     )
     worker = subprocess.Popen([os.path.join(bin_dir, "copps"), "worker"], env=env)
     processes = [web, worker]
+    # The sink is a convenience: if it cannot start (the port is taken), the demo runs on and
+    # says so; only the web server and the worker stopping ends the demo.
+    helpers = []
+    if sink_host:
+        helpers.append(
+            subprocess.Popen(
+                [
+                    os.path.join(bin_dir, "copps"),
+                    "smtp_sink",
+                    "--host",
+                    sink_host,
+                    "--port",
+                    sink_port,
+                ],
+                env=env,
+            )
+        )
 
     def stop(*_args):
-        for p in processes:
+        for p in processes + helpers:
             if p.poll() is None:
                 p.terminate()
 
@@ -78,6 +109,10 @@ def main() -> int:
         ]
         print("\n" + "=" * 64)
         print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
+        if helpers and helpers[0].poll() is None:
+            print(f"E-mail goes to the local sink on {sink}: see /console/outbox/")
+        elif sink_host:
+            print(f"E-mail: the local sink on {sink} did not start (set COPPS_SMTP_SINK)")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role in roles:
             print(f"  demo-{role}")
@@ -92,7 +127,7 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     stop()
-    for p in processes:
+    for p in processes + helpers:
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
