@@ -284,6 +284,13 @@ COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = envint("COPPS_SUBSCRIBE_PER_SOURCE_PER_HOU
 COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY = envint("COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3)
 # Shared secret in Kannel's sms-service get-url for inbound SMS (empty: the endpoint is off).
 COPPS_SMS_INBOUND_TOKEN = envstr("COPPS_SMS_INBOUND_TOKEN", "")
+# E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
+# `make demo`), whose folder the console's outbox viewer reads.
+COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")
+COPPS_SMTP_SINK_PORT = envint("COPPS_SMTP_SINK_PORT", 8025)
+COPPS_OUTBOX_DIR = envstr("COPPS_OUTBOX_DIR", str(VAR_DIR / "outbox"))
+COPPS_SMTP_TIMEOUT = envint("COPPS_SMTP_TIMEOUT", 30)
+COPPS_SMTP_EHLO_NAME = envstr("COPPS_SMTP_EHLO_NAME", "")
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 

@@ -82,7 +82,8 @@ def payload_for(message: Message, channel: Channel, language: str, *, note: str 
             language=language,
             title=f"{_correction_word(language)}: {version.title}",
             summary=note,
-            full_text=note,
+            # Unlimited channels carry the note and the link; short ones append the link.
+            full_text=f"{note}\n\n{rendition.link or message.permalink(language)}",
             link=rendition.link or message.permalink(language),
         ).text
     area = message.area
