@@ -16,7 +16,161 @@ from copps.newsroom import actions
 from copps.newsroom.actions import VersionInput
 from copps.newsroom.models import Audience, Kind
 
-AREAS = [("Centrum", "centrum"), ("Noord", "noord"), ("Zuid", "zuid")]
+AREAS = [
+    ("Centrum", "centrum", ["2000"]),
+    ("Noord", "noord", ["2030", "2170"]),
+    ("Zuid", "zuid", ["2020", "2610"]),
+]
+# Sandbox accounts: the built-in imitation of each service answers, nothing leaves the machine.
+# (slug, kind, language, name, config, secrets, audiences)
+CHANNELS = [
+    (
+        "mastodon-nl",
+        "mastodon",
+        "nl",
+        "Mastodon @politie",
+        {"instance_url": "https://mastodon.sandbox.invalid"},
+        {"access_token": "sandbox"},
+        [],
+    ),
+    (
+        "mastodon-fr",
+        "mastodon",
+        "fr",
+        "Mastodon @police",
+        {"instance_url": "https://mastodon.sandbox.invalid"},
+        {"access_token": "sandbox"},
+        [],
+    ),
+    (
+        "bluesky-nl",
+        "bluesky",
+        "nl",
+        "Bluesky politie.example",
+        {"handle": "politie.example"},
+        {"app_password": "sandbox"},
+        [],
+    ),
+    ("x-nl", "x", "nl", "X @politie", {}, {"access_token": "sandbox"}, []),
+    (
+        "facebook-nl",
+        "facebook",
+        "nl",
+        "Facebook-pagina",
+        {"page_id": "100000000000001"},
+        {"page_access_token": "sandbox"},
+        [],
+    ),
+    (
+        "instagram-nl",
+        "instagram",
+        "nl",
+        "Instagram @politie",
+        {"ig_user_id": "17841400000000001"},
+        {"access_token": "sandbox"},
+        ["youth"],
+    ),
+    (
+        "linkedin-nl",
+        "linkedin",
+        "nl",
+        "LinkedIn-bedrijfspagina",
+        {"organization_id": "1000001"},
+        {"access_token": "sandbox"},
+        ["businesses", "press"],
+    ),
+    (
+        "telegram-nl",
+        "telegram",
+        "nl",
+        "Telegram-kanaal",
+        {"chat_id": "@politie_sandbox"},
+        {"bot_token": "123456:sandbox"},
+        [],
+    ),
+    (
+        "youtube-nl",
+        "youtube",
+        "nl",
+        "YouTube-kanaal",
+        {"privacy": "public"},
+        {"client_id": "sandbox", "client_secret": "sandbox", "refresh_token": "sandbox"},
+        [],
+    ),
+    (
+        "newsletter-nl",
+        "email",
+        "nl",
+        "Nieuwsbrief",
+        {
+            "host": "127.0.0.1",
+            "port": "8025",
+            "security": "none",
+            "from_address": "nieuwsbrief@police.example",
+            "from_name": "Politiezone Scheldeland",
+        },
+        {},
+        [],
+    ),
+    (
+        "newsletter-fr",
+        "email",
+        "fr",
+        "Lettre d'information",
+        {
+            "host": "127.0.0.1",
+            "port": "8025",
+            "security": "none",
+            "from_address": "newsletter@police.example",
+            "from_name": "Zone de police Scheldeland",
+        },
+        {},
+        [],
+    ),
+    (
+        "sms-nl",
+        "sms_http",
+        "nl",
+        "SMS-alerts",
+        {
+            "url": "https://sms.sandbox.invalid/v1/messages",
+            "sender": "POLITIE",
+            "dedupe_reference": True,
+        },
+        {"api_key": "sandbox"},
+        [],
+    ),
+    (
+        "sms-fr",
+        "sms_http",
+        "fr",
+        "Alertes SMS",
+        {
+            "url": "https://sms.sandbox.invalid/v1/messages",
+            "sender": "POLICE",
+            "dedupe_reference": True,
+        },
+        {"api_key": "sandbox"},
+        [],
+    ),
+    (
+        "webhook-press",
+        "webhook",
+        "nl",
+        "Webhook persagentschap",
+        {"url": "https://webhook.sandbox.invalid/hook"},
+        {"signing_secret": "sandbox-signing-secret-0123456789"},
+        ["press"],
+    ),
+]
+# Fictional subscribers (example.org addresses, unallocated 0470 99 numbers).
+SUBSCRIBERS = [
+    ("email", "an.peeters@example.org", "nl", [], []),
+    ("email", "jan.claes@example.org", "nl", ["traffic"], ["2030"]),
+    ("email", "marie.dupont@example.org", "fr", [], []),
+    ("sms", "+32470990001", "nl", [], ["2000"]),
+    ("sms", "+32470990002", "fr", ["crisis", "traffic"], []),
+]
 AUDIENCES = [
     ("Inwoners", "residents", "Alle inwoners van de zone"),
     ("Pers", "press", "Journalisten en redacties"),
@@ -50,7 +204,10 @@ class Command(BaseCommand):
             return
         password = os.environ.get("COPPS_DEMO_PASSWORD", "copps-demo")
         with transaction.atomic():
-            areas = {slug: Area.objects.create(name=name, slug=slug) for name, slug in AREAS}
+            areas = {
+                slug: Area.objects.create(name=name, slug=slug, postcodes=codes)
+                for name, slug, codes in AREAS
+            }
             audiences = {
                 slug: Audience.objects.create(name=name, slug=slug, description=desc)
                 for name, slug, desc in AUDIENCES
@@ -70,8 +227,51 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save()
                 users[role] = user
+            self._channels(audiences)
             self._messages(users, areas, audiences)
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
+
+    def _channels(self, audiences):
+        """Sandbox channel accounts of every kind, plus a few confirmed subscribers."""
+        import secrets
+
+        from copps.channels import registry
+        from copps.channels.models import Channel, Subscription
+
+        for slug, kind, language, name, config, secret_values, aud in CHANNELS:
+            if not registry.installed(kind):
+                continue
+            channel = Channel(
+                name=name, slug=slug, kind=kind, language=language, sandbox=True, config=config
+            )
+            channel.set_secrets(secret_values)
+            channel.save()
+            channel.audiences.set([audiences[a] for a in aud])
+        if registry.installed("webpush"):
+            from copps.channels import push
+
+            public, private = push.generate_vapid_keys()
+            channel = Channel(
+                name="Web push",
+                slug="push-nl",
+                kind="webpush",
+                language="nl",
+                config={"vapid_public_key": public, "contact": "mailto:webmaster@police.example"},
+            )
+            channel.set_secrets({"vapid_private_key": private})
+            channel.save()
+        now = timezone.now()
+        for medium, address, language, topics, postcodes in SUBSCRIBERS:
+            Subscription.objects.create(
+                medium=medium,
+                address=address,
+                language=language,
+                topics=topics,
+                postcodes=postcodes,
+                state="active",
+                secret=secrets.token_hex(32),
+                confirmed_at=now,
+            )
 
     def _messages(self, users, areas, audiences):
         com, ed, officer = users[Role.COMMUNICATOR], users[Role.EDITOR], users[Role.OFFICER]
@@ -138,7 +338,7 @@ class Command(BaseCommand):
                 ],
                 kind=Kind.TRAFFIC,
                 audiences=["commuters", "residents"],
-                channels=["web", "rss", "x", "bluesky", "sms"],
+                channels=["web", "rss", "x", "bluesky", "sms", "email", "webhook"],
             ),
             com,
         )
@@ -163,7 +363,7 @@ class Command(BaseCommand):
                 ],
                 kind=Kind.RECRUITMENT,
                 audiences=["youth"],
-                channels=["web", "rss", "mastodon"],
+                channels=["web", "rss", "mastodon", "facebook", "linkedin", "telegram", "email"],
             ),
             com,
         )
