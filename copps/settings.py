@@ -291,6 +291,9 @@ COPPS_SMTP_SINK_PORT = envint("COPPS_SMTP_SINK_PORT", 8025)
 COPPS_OUTBOX_DIR = envstr("COPPS_OUTBOX_DIR", str(VAR_DIR / "outbox"))
 COPPS_SMTP_TIMEOUT = envint("COPPS_SMTP_TIMEOUT", 30)
 COPPS_SMTP_EHLO_NAME = envstr("COPPS_SMTP_EHLO_NAME", "")
+# An unknown outcome is read back from the channel only after this many seconds (a post may take
+# a moment to appear in the account's timeline).
+COPPS_READ_BACK_GRACE = envint("COPPS_READ_BACK_GRACE", 30)
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 

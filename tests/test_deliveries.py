@@ -265,3 +265,18 @@ def test_calls_are_spaced_by_the_channels_rate_limit_after_a_burst(
     Channel.objects.update(next_slot_at=timezone.now() + timedelta(minutes=4))
     run()
     assert Delivery.objects.filter(state="sent").count() == 6
+
+
+def test_credentials_are_encrypted_at_rest_and_survive_a_secret_key_rotation(
+    make_channel, settings
+):
+    from copps.channels import crypto
+
+    channel = make_channel("webhook", secrets={"signing_secret": "very-secret-signing-key"})
+    raw = Channel.objects.filter(pk=channel.pk).values_list("secrets_encrypted", flat=True)[0]
+    assert "very-secret" not in raw
+    settings.COPPS_SECRETS_KEY = crypto.derived_key()
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    assert Channel.objects.get(pk=channel.pk).get_secrets() == {
+        "signing_secret": "very-secret-signing-key"
+    }

@@ -14,13 +14,17 @@ from django.conf import settings
 __all__ = ["InvalidToken", "decrypt", "encrypt", "mask"]
 
 
-def _fernet() -> Fernet:
-    if settings.COPPS_SECRETS_KEY:
-        return Fernet(settings.COPPS_SECRETS_KEY.encode())
+def derived_key() -> str:
+    """The Fernet key derived from SECRET_KEY (used when COPPS_SECRETS_KEY is not set). Copy it
+    into COPPS_SECRETS_KEY before rotating SECRET_KEY, and the stored secrets stay readable."""
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=b"copps-channel-secrets", info=b"fernet"
     ).derive(settings.SECRET_KEY.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return base64.urlsafe_b64encode(derived).decode()
+
+
+def _fernet() -> Fernet:
+    return Fernet((settings.COPPS_SECRETS_KEY or derived_key()).encode())
 
 
 def encrypt(text: str) -> str:

@@ -50,8 +50,6 @@ from .states import FINAL_STATES, TRANSITIONS, DeliveryState, Operation
 logger = logging.getLogger("copps.channels")
 S = DeliveryState
 
-# An unknown outcome is read back only after this long (a post may take a moment to appear).
-READ_BACK_GRACE = timedelta(seconds=30)
 RECIPIENT_CLAIM_BATCH = 200
 
 
@@ -717,7 +715,9 @@ def reconcile(now=None) -> int:
     now = now or timezone.now()
     settled = 0
     unknown = Delivery.objects.filter(
-        state=S.UNKNOWN, updated_at__lt=now - READ_BACK_GRACE, recipients_total=0
+        state=S.UNKNOWN,
+        updated_at__lt=now - timedelta(seconds=settings.COPPS_READ_BACK_GRACE),
+        recipients_total=0,
     ).select_related("channel")
     for delivery in unknown[:200]:
         adapter = delivery.channel.adapter
