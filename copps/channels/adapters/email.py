@@ -347,8 +347,10 @@ class EmailAdapter(Adapter):
             raise ChannelError(f"the SMTP server dropped the connection: {exc}") from None
         finally:
             _close(conn)
-        signed_in = " " + gettext("signed in") if self.secrets.get("username") else ""
-        return f"{host}:{port} ({security}){signed_in}"
+        where = f"{host}:{port} ({security})"
+        if self.secrets.get("username"):
+            return gettext("%(server)s, signed in") % {"server": where}
+        return where
 
     # The newsletter ----------------------------------------------------------------------------
 
