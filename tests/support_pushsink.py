@@ -122,9 +122,10 @@ class Browser:
 
 
 class PushSink:
-    def __init__(self, vapid_public_key: str = "", *, decrypt: bool = True):
+    def __init__(self, vapid_public_key: str = "", *, decrypt: bool = True, location: bool = True):
         self.vapid_public_key = vapid_public_key
         self.decrypt = decrypt
+        self.location = location
         self.browsers: dict[str, Browser] = {}
         self.requests = 0
         self.rejections: list[str] = []
@@ -215,7 +216,7 @@ class PushSink:
         if fault:
             self._reply(h, fault[1], f"injected {fault[1]}", fault[2])
             return
-        token = h.path.rsplit("/", 1)[-1]
+        token = h.path.split("?", 1)[0].rsplit("/", 1)[-1]
         browser = self.browsers.get(token)
         if browser is None:
             self._reply(h, 404, "no such subscription")
@@ -255,4 +256,5 @@ class PushSink:
         with self._lock:
             browser.received.append(message)
             browser.headers.append({k.lower(): v for k, v in h.headers.items()})
-        self._reply(h, 201, headers={"Location": f"{self.origin}/m/{uuid.uuid4().hex}"})
+        where = {"Location": f"{self.origin}/m/{uuid.uuid4().hex}"} if self.location else {}
+        self._reply(h, 201, headers=where)

@@ -26,7 +26,7 @@ from copps.channels.models import (
     Subscription,
 )
 from copps.newsroom import actions
-from tests.support_pushsink import PushSink, b64e, decrypt_aes128gcm
+from tests.support_pushsink import PushSink, b64d, b64e, decrypt_aes128gcm
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +143,44 @@ def test_each_copy_has_its_own_ephemeral_key_and_salt(vapid):
     assert one[:16] != two[:16]  # salt
     assert one[21:86] != two[21:86]  # sender's public key (keyid)
     assert decrypt_aes128gcm(one, keys.private_key, keys.auth) == b"same"
+
+
+# RFC 8291 Appendix A: the worked example of an encrypted push message.
+RFC8291 = {
+    "plaintext": b"When I grow up, I want to be a watermelon",
+    "as_private": "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw",
+    "ua_public": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+    "ua_private": "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94",
+    "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+    "salt": "DGv6ra1nlYgDCS1FRnbzlw",
+    "body": "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocI"
+    "nmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQe"
+    "xSgSxsj_Qulcy4a-fN",
+}
+
+
+def _p256(private: str):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.derive_private_key(int.from_bytes(b64d(private), "big"), ec.SECP256R1())
+
+
+def test_encryption_matches_the_worked_example_of_rfc_8291(monkeypatch):
+    monkeypatch.setattr(
+        webpush.ec, "generate_private_key", lambda curve: _p256(RFC8291["as_private"])
+    )
+    monkeypatch.setattr(webpush.os, "urandom", lambda n: b64d(RFC8291["salt"]))
+    body = webpush.encrypt_for(
+        {"p256dh": RFC8291["ua_public"], "auth": RFC8291["auth"]}, RFC8291["plaintext"]
+    )
+    assert b64e(body) == RFC8291["body"]
+
+
+def test_the_test_push_service_decrypts_the_worked_example_of_rfc_8291():
+    plaintext = decrypt_aes128gcm(
+        b64d(RFC8291["body"]), _p256(RFC8291["ua_private"]), b64d(RFC8291["auth"])
+    )
+    assert plaintext == RFC8291["plaintext"]
 
 
 def test_the_vapid_token_is_signed_once_per_push_service_and_reused(
