@@ -80,6 +80,7 @@
       return post(d.subscribeUrl, prefs);
     }).then(function () {
       show(true);
+      off.focus(); // the clicked button is gone: keep the keyboard user's place
       say(d.msgOn);
     }).catch(function (err) {
       say(err && err.message && err.name !== "AbortError" ? err.message : d.msgError);
@@ -96,6 +97,7 @@
       return sub.unsubscribe().then(function () { return post(d.unsubscribeUrl, { endpoint: endpoint }); });
     }).then(function () {
       show(false);
+      on.focus();
       say(d.msgOff);
     }).catch(function (err) {
       say(err && err.message ? err.message : d.msgError);
