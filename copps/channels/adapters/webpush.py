@@ -304,7 +304,10 @@ class WebPushAdapter(Adapter):
         count = Subscription.objects.filter(
             medium="push", state=SubscriptionState.ACTIVE, language=self.channel.language
         ).count()
-        return f"VAPID key pair valid; {count} browser subscription(s) in {self.channel.language}"
+        return str(
+            _("VAPID key pair valid; %(count)d browser subscription(s) in %(language)s")
+            % {"count": count, "language": self.channel.language}
+        )
 
     def _private_key(self) -> str:
         return self.setting("vapid_private_key")
