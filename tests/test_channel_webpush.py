@@ -320,6 +320,18 @@ def test_one_endpoint_answering_401_cannot_disable_the_channel(sink, channel, pu
     assert states == ["failed", "sent", "sent"]
 
 
+def test_a_lone_401_copy_does_not_ask_the_engine_to_disable_the_channel(sink, channel, publish):
+    good, hostile = sink.browser(), sink.browser()
+    subs = [subscribe(good), subscribe(hostile)]
+    message = publish()
+    delivery = message.deliveries.get()
+    copies = [Recipient.objects.create(delivery=delivery, subscription=s) for s in subs]
+    sink.fail(401)
+    results = channel.adapter.send_batch(delivery, copies)
+    errors = [v for v in results.values() if not isinstance(v, str)]
+    assert len(errors) == 1 and errors[0].permanent and not errors[0].disable_channel
+
+
 def test_an_endpoint_on_a_private_address_is_refused(sink, channel, publish, settings):
     settings.COPPS_HTTP_ALLOW_PRIVATE_HOSTS = []
     browser = sink.browser()

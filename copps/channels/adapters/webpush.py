@@ -391,7 +391,7 @@ class WebPushAdapter(Adapter):
             )
         results: dict[int, Any] = {}
         gone: list[tuple[Any, int]] = []
-        rejected: list[str] = []
+        rejected: list[int] = []
         accepted = False
         for pk, (r, future) in jobs.items():
             try:
@@ -414,18 +414,24 @@ class WebPushAdapter(Adapter):
                 elif status in (404, 410):
                     gone.append((r.subscription, status))
                 elif status in (400, 401, 403):
-                    rejected.append(str(outcome))
+                    rejected.append(pk)
         for subscription, status in gone:
             from ..push import forget_gone_subscription
 
             forget_gone_subscription(subscription, status=status)
         if rejected and not accepted:
+            # Nobody accepted our token: the key pair is bad, not one endpoint. (When another
+            # push service accepted it, the rejecting endpoint is the odd one out — perhaps a
+            # hostile one — and only its copy fails.)
             from ..deliveries import disable_channel
 
-            # The engine does not act on disable_channel in per-copy results (only on a raised
-            # batch error, which would also mark the accepted copies failed): do it here.
+            for pk in rejected:
+                results[pk].disable_channel = True
+            # The engine acts on disable_channel only for a raised batch error (which would also
+            # mark accepted copies failed), not on per-copy results: disable it here.
             disable_channel(
-                self.channel, reason=f"push service rejected the VAPID credentials: {rejected[0]}"
+                self.channel,
+                reason=f"push service rejected the VAPID credentials: {results[rejected[0]]}",
             )
         return results
 
@@ -444,7 +450,8 @@ class WebPushAdapter(Adapter):
             # Not accepted (RFC 8030 §5: acceptance is a 201): retry; see the module docstring.
             return ChannelError(str(err), retry_after=err.retry_after)
         if status in (400, 401, 403):
-            return ChannelError(str(err), permanent=True, disable_channel=True)
+            # VAPID rejected; whether that disables the channel is decided per batch.
+            return ChannelError(str(err), permanent=True)
         return ChannelError(str(err), permanent=True)
 
     def _record_sandbox(self, delivery, recipient, plaintext: bytes) -> str:
