@@ -258,3 +258,14 @@ class PushSink:
             browser.headers.append({k.lower(): v for k, v in h.headers.items()})
         where = {"Location": f"{self.origin}/m/{uuid.uuid4().hex}"} if self.location else {}
         self._reply(h, 201, headers=where)
+
+
+def https_subscription() -> dict:
+    """A browser's PushSubscription JSON with a public https endpoint (for the subscribe
+    endpoint, which takes nothing else; nothing is ever sent to it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return {
+        "endpoint": "https://push.example.net/wpush/v2/" + os.urandom(24).hex(),
+        "expirationTime": None,
+        "keys": {"p256dh": b64e(_point(key.public_key())), "auth": b64e(os.urandom(16))},
+    }

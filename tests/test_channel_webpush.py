@@ -26,7 +26,7 @@ from copps.channels.models import (
     Subscription,
 )
 from copps.newsroom import actions
-from tests.support_pushsink import PushSink, b64d, b64e, decrypt_aes128gcm
+from tests.support_pushsink import PushSink, b64d, b64e, decrypt_aes128gcm, https_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -443,19 +443,7 @@ def test_empty_keys_are_filled_in_for_the_console_form():
 # The public endpoints ------------------------------------------------------------------------
 
 
-def a_browser_subscription() -> dict:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return {
-        "endpoint": "https://push.example.net/wpush/v2/" + os.urandom(24).hex(),
-        "expirationTime": None,
-        "keys": {"p256dh": b64e(point), "auth": b64e(os.urandom(16))},
-    }
+a_browser_subscription = https_subscription
 
 
 def post_json(client, name, data, **extra):

@@ -116,9 +116,9 @@ def test_a_citizen_turns_notifications_on_and_off_again(browser, live_server, pu
     import json
 
     from copps.channels.models import Subscription
-    from tests.test_channel_webpush import a_browser_subscription
+    from tests.support_pushsink import https_subscription
 
-    sub = a_browser_subscription()
+    sub = https_subscription()
     context = browser.new_context(base_url=live_server.url)
     context.grant_permissions(["notifications"])
     try:
