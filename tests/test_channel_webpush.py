@@ -260,9 +260,10 @@ def test_a_429_answer_is_a_retryable_error_carrying_retry_after(sink, channel, p
 
 
 @pytest.mark.xfail(
+    not hasattr(Recipient, "next_attempt_at"),
     strict=True,
-    reason="engine: Recipient has no next_attempt_at, so a pending copy is claimed again at once "
-    "(see the push helper's report)",
+    reason="engine without Recipient.next_attempt_at claims a pending copy again at once "
+    "(main has it since the SMS merge; drop this mark after merging)",
 )
 def test_a_429_copy_is_not_retried_before_retry_after(sink, channel, publish):
     browser = sink.browser()
@@ -532,7 +533,8 @@ def _not_on_curve() -> str:
         (_with("topics", ["nope"]), 400, "topics"),
         (_with("topics", "crisis"), 400, "topics"),
         (_with("postcodes", ["12345"]), 400, "postcodes"),
-        (_with("postcodes", ["1000"] * 21), 400, "postcodes"),
+        (_with("postcodes", [str(1000 + i) for i in range(11)]), 400, "postcodes"),
+        (_with("topics", ["correction"]), 400, "topics"),
         (_with("postcodes", [{"a": 1}]), 400, "postcodes"),
         (_with("padding", "x" * 5000), 413, ""),
     ],

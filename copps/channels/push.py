@@ -41,7 +41,7 @@ from .models import Channel, ChannelStatus, Medium, RateHit, Subscription, Subsc
 
 MAX_BODY_BYTES = 4096
 MAX_ENDPOINT_CHARS = 1000  # Subscription.push_endpoint
-MAX_POSTCODES = 20
+MAX_POSTCODES = 10  # as the subscribe form says
 POSTCODE = re.compile(r"^[1-9][0-9]{3}$")
 
 
@@ -126,9 +126,10 @@ def clean_keys(keys: Any) -> tuple[str, str]:
 def _topic_choices() -> set[str]:
     from django.apps import apps
 
-    # Message kinds, read from the model so this module does not import the newsroom.
+    # Message kinds, read from the model so this module does not import the newsroom;
+    # corrections follow the message they correct, so they are not a topic of their own.
     field_ = apps.get_model("newsroom", "Message")._meta.get_field("kind")
-    return {str(value) for value, _label in field_.choices or []}
+    return {str(value) for value, _label in field_.choices or [] if value != "correction"}
 
 
 def clean_preferences(data: dict, default_language: str) -> tuple[str, list[str], list[str]]:
@@ -145,11 +146,15 @@ def clean_preferences(data: dict, default_language: str) -> tuple[str, list[str]
     postcodes = data.get("postcodes") or []
     if isinstance(postcodes, str):  # "1000, 2000" from a text field
         postcodes = [p for p in re.split(r"[\s,;]+", postcodes) if p]
-    if not isinstance(postcodes, list) or len(postcodes) > MAX_POSTCODES:
-        raise PushInputError(_("Give at most %(n)d postcodes.") % {"n": MAX_POSTCODES}, "postcodes")
+    too_many = _("Give at most %(n)d postcodes.") % {"n": MAX_POSTCODES}
+    if not isinstance(postcodes, list) or len(postcodes) > 10 * MAX_POSTCODES:
+        raise PushInputError(too_many, "postcodes")
     if any(not isinstance(p, str) or not POSTCODE.match(p) for p in postcodes):
         raise PushInputError(_("A postcode is four digits, e.g. 1000."), "postcodes")
-    return language, sorted(set(topics)), sorted(set(postcodes))
+    postcodes = sorted(set(postcodes))
+    if len(postcodes) > MAX_POSTCODES:
+        raise PushInputError(too_many, "postcodes")
+    return language, sorted(set(topics)), postcodes
 
 
 def parse_subscribe(data: Any, *, default_language: str) -> PushRequest:
@@ -216,15 +221,18 @@ def ensure_vapid_keys(config: dict, secrets_: dict) -> tuple[dict, dict]:
 def throttle(client: str, purpose: str) -> float | None:
     """Count one request from ``client`` for ``purpose``; seconds to wait if over the limit.
 
-    The key is an HMAC of the address (with SECRET_KEY): no address is stored, and the hash
-    cannot be reversed by trying all IPv4 addresses.
+    The key is an HMAC of the address with SECRET_KEY and the date: no address is stored, the
+    hash cannot be reversed by trying all IPv4 addresses, and keys of different days cannot be
+    linked (as the e-mail/SMS subscription throttle does).
     """
     limit = int(getattr(settings, "COPPS_PUSH_SUBSCRIBE_LIMIT", 10))
     window = int(getattr(settings, "COPPS_PUSH_SUBSCRIBE_WINDOW", 3600))
-    key = hmac.new(
-        settings.SECRET_KEY.encode(), f"push:{purpose}:{client}".encode(), hashlib.sha256
-    ).hexdigest()
     now = timezone.now()
+    key = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"push:{purpose}:{client}:{now.date().isoformat()}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
     since = now - timedelta(seconds=window)
     hits = RateHit.objects.filter(key=key)
     hits.filter(at__lt=since).delete()
