@@ -208,11 +208,9 @@ def public_key_for(language: str | None = None) -> str:
 
 def ensure_vapid_keys(config: dict, secrets_: dict) -> tuple[dict, dict]:
     """For the console's channel form: fill in a fresh key pair when both keys are empty."""
-    if not config.get("vapid_public_key") and not secrets_.get("vapid_private_key"):
-        public, private = generate_vapid_keys()
-        config = {**config, "vapid_public_key": public}
-        secrets_ = {**secrets_, "vapid_private_key": private}
-    return config, secrets_
+    from .adapters.webpush import WebPushAdapter
+
+    return WebPushAdapter.prepare_config(config, secrets_)
 
 
 # Throttling -----------------------------------------------------------------------------------

@@ -265,6 +265,16 @@ class WebPushAdapter(Adapter):
     # Configuration -----------------------------------------------------------------------------
 
     @classmethod
+    def prepare_config(cls, config: dict, secrets: dict) -> tuple[dict, dict]:
+        """Before validation, when a channel is created: a fresh key pair if both keys are empty
+        (for the console's channel form)."""
+        if not config.get("vapid_public_key") and not secrets.get("vapid_private_key"):
+            public, private = generate_vapid_keys()
+            config = {**config, "vapid_public_key": public}
+            secrets = {**secrets, "vapid_private_key": private}
+        return config, secrets
+
+    @classmethod
     def validate_config(cls, config, secrets):
         errors = super().validate_config(config, secrets)
         contact = str(config.get("contact", "")).strip()
