@@ -294,6 +294,10 @@ COPPS_SMTP_EHLO_NAME = envstr("COPPS_SMTP_EHLO_NAME", "")
 # An unknown outcome is read back from the channel only after this many seconds (a post may take
 # a moment to appear in the account's timeline).
 COPPS_READ_BACK_GRACE = envint("COPPS_READ_BACK_GRACE", 30)
+# Web push: send threads per worker; subscribe/unsubscribe requests per client address per window.
+COPPS_WEBPUSH_THREADS = envint("COPPS_WEBPUSH_THREADS", 16)
+COPPS_PUSH_SUBSCRIBE_LIMIT = envint("COPPS_PUSH_SUBSCRIBE_LIMIT", 10)
+COPPS_PUSH_SUBSCRIBE_WINDOW = envint("COPPS_PUSH_SUBSCRIBE_WINDOW", 3600)
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 

@@ -652,3 +652,22 @@ def test_the_panel_reads_a_fixed_number_of_queries_however_many_channels(
     with django_assert_max_num_queries(6):
         body = fragment(client, message).content.decode()
     assert body.count("✓</span> Sent") == 6 and body.count("?post=") == 6
+
+
+def test_a_web_push_channel_gets_its_keys_generated_when_left_empty(admin_user):
+    from copps.channels import actions as channel_actions
+    from copps.channels.adapters.webpush import WebPushAdapter
+
+    channel = channel_actions.create_channel(
+        by=admin_user,
+        kind="webpush",
+        name="Web push",
+        slug="push",
+        language="nl",
+        sandbox=True,
+        config={"contact": "mailto:webmaster@police.example"},
+        secrets={},
+    )
+    assert channel.config["vapid_public_key"]
+    assert channel.get_secrets()["vapid_private_key"]
+    assert WebPushAdapter.validate_config(channel.config, channel.get_secrets()) == {}

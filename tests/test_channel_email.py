@@ -197,9 +197,9 @@ def test_it_sends_each_subscriber_exactly_one_newsletter_with_the_list_headers(
         assert all(len(line) <= 76 for line in body.split(b"\r\n"))  # quoted-printable
         assert all(len(line) <= 998 for line in head.split(b"\r\n"))
         assert b"\n" not in raw.replace(b"\r\n", b"")  # no bare line feeds
-    # Why they receive it: the subscriber's own topics and area.
+    # Why they receive it: the subscriber's own topics and area, in their language (nl).
     assert "postcodes 9200" in sink.to("ann@example.org")[0].get_body(("plain",)).get_content()
-    assert "the whole area" in sink.to("ben@example.net")[0].get_body(("plain",)).get_content()
+    assert "het hele gebied" in sink.to("ben@example.net")[0].get_body(("plain",)).get_content()
 
 
 def test_hostile_html_in_a_payload_is_removed_from_the_newsletter(mail_channel, sink, publish):

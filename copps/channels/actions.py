@@ -121,6 +121,7 @@ def create_channel(
         raise ValidationError({"kind": [_("This kind of channel is not available.")]})
     config = {k: v for k, v in (config or {}).items() if v not in (None, "")}
     secrets = {k: v for k, v in (secrets or {}).items() if v not in (None, "")}
+    config, secrets = adapter_class(kind).prepare_config(config, secrets)
     _validate(kind, config, secrets)
     if Channel.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [_("Another channel already uses this short name.")]})

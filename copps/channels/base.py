@@ -224,6 +224,12 @@ class Adapter:
     # The contract -------------------------------------------------------------------------
 
     @classmethod
+    def prepare_config(cls, config: dict, secrets: dict) -> tuple[dict, dict]:
+        """Fill in what copps can generate itself (web push keys) before a new channel is
+        validated; by default nothing."""
+        return config, secrets
+
+    @classmethod
     def validate_config(cls, config: dict, secrets: dict) -> dict[str, str]:
         """Field errors for a configuration (before any network call); {} when fine."""
         errors = {}

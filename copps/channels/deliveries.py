@@ -50,7 +50,7 @@ from .states import FINAL_STATES, TRANSITIONS, DeliveryState, Operation
 logger = logging.getLogger("copps.channels")
 S = DeliveryState
 
-RECIPIENT_CLAIM_BATCH = 200
+RECIPIENT_CLAIM_BATCH = 500
 
 
 # Planning -------------------------------------------------------------------------------------
@@ -563,7 +563,9 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
         for r in recipients:
             by_delivery.setdefault(r.delivery_id, []).append(r)
         for group in by_delivery.values():
-            sent += _send_group(group)
+            size = max(1, group[0].delivery.channel.adapter.batch_size)
+            for start in range(0, len(group), size):
+                sent += _send_group(group[start : start + size])
     finish_fanouts()
     return sent
 
@@ -597,29 +599,63 @@ def _send_group(group: list[Recipient]) -> int:
     except Exception as exc:
         logger.exception("adapter %s crashed on a batch of delivery %s", adapter.kind, delivery.pk)
         results = {r.pk: ChannelError(f"internal error: {exc!r}", maybe_sent=True) for r in live}
-    sent_plain = [pk for pk, v in results.items() if v == ""]
-    if sent_plain:
-        mine.filter(pk__in=sent_plain).update(state=S.SENT, last_error="", updated_at=now)
-    attempts = dict(
-        Recipient.objects.filter(pk__in=[r.pk for r in live]).values_list("pk", "attempts")
-    )
-    for pk, value in results.items():
-        if isinstance(value, str) and value:
-            mine.filter(pk=pk).update(
-                state=S.SENT, external_id=value[:200], last_error="", updated_at=now
+    _record_copies(live, results, now)
+    if any(isinstance(v, ChannelError) and v.disable_channel for v in results.values()):
+        # Only when no copy of the batch got through: one hostile endpoint (a citizen's push
+        # subscription answering 401) must not switch the whole channel off.
+        if not any(isinstance(v, str) for v in results.values()):
+            reason = next(
+                str(v)
+                for v in results.values()
+                if isinstance(v, ChannelError) and v.disable_channel
             )
-        elif isinstance(value, ChannelError):
-            mine.filter(pk=pk).update(**_copy_failure(value, attempts.get(pk, 0), now))
-    missing = [r.pk for r in live if r.pk not in results]
-    if missing:  # the adapter did not say: we cannot know
-        mine.filter(pk__in=missing).update(
-            state=S.UNKNOWN, last_error="no result from the adapter", updated_at=now
-        )
+            disable_channel(delivery.channel, reason=reason)
     Delivery.objects.filter(pk=delivery.pk, state=S.SENDING).update(sending_since=now)
     sent = sum(1 for v in results.values() if isinstance(v, str))
     if sent:
         _channel_ok(delivery.channel_id, now)
     return sent
+
+
+def _record_copies(live: list[Recipient], results: dict, now) -> None:
+    """Write a batch's outcomes in one transaction (one disk sync on SQLite, not one per copy),
+    touching only copies still "sending" (a delivery report may have settled one meanwhile)."""
+    with transaction.atomic():
+        still = Recipient.objects.filter(pk__in=[r.pk for r in live], state=S.SENDING)
+        if connection.features.has_select_for_update:
+            still = still.select_for_update()
+        ours = {pk: attempts for pk, attempts in still.values_list("pk", "attempts")}
+        sent_plain, changed, unknown = [], [], []
+        for r in live:
+            if r.pk not in ours:
+                continue
+            value = results.get(r.pk)
+            if value == "":
+                sent_plain.append(r.pk)
+            elif isinstance(value, str):
+                r.state, r.external_id, r.last_error = S.SENT, value[:200], ""
+                r.updated_at = now
+                changed.append(r)
+            elif isinstance(value, ChannelError):
+                for name, field_value in _copy_failure(value, ours[r.pk], now).items():
+                    setattr(r, name, field_value)
+                changed.append(r)
+            else:  # the adapter did not say: we cannot know
+                unknown.append(r.pk)
+        if sent_plain:
+            Recipient.objects.filter(pk__in=sent_plain).update(
+                state=S.SENT, last_error="", updated_at=now
+            )
+        if unknown:
+            Recipient.objects.filter(pk__in=unknown).update(
+                state=S.UNKNOWN, last_error="no result from the adapter", updated_at=now
+            )
+        if changed:
+            Recipient.objects.bulk_update(
+                changed,
+                ["state", "external_id", "last_error", "updated_at", "next_attempt_at"],
+                batch_size=500,
+            )
 
 
 def _copy_failure(err: ChannelError, attempts: int, now) -> dict:

@@ -252,14 +252,15 @@ class WebPushAdapter(Adapter):
         Field(
             "vapid_public_key",
             _("VAPID public key"),
-            help=_("Generated with the private key; browsers subscribe with it."),
+            required=False,
+            help=_("Leave both keys empty for a new channel: copps generates a key pair."),
         ),
         Field(
             "contact",
             _("Contact (mailto: or https:)"),
             help=_("Push services contact this address if our notifications cause trouble."),
         ),
-        Field("vapid_private_key", _("VAPID private key"), secret=True),
+        Field("vapid_private_key", _("VAPID private key"), secret=True, required=False),
     )
 
     # Configuration -----------------------------------------------------------------------------
@@ -277,6 +278,9 @@ class WebPushAdapter(Adapter):
     @classmethod
     def validate_config(cls, config, secrets):
         errors = super().validate_config(config, secrets)
+        for name, values in (("vapid_public_key", config), ("vapid_private_key", secrets)):
+            if not str(values.get(name, "")).strip():
+                errors[name] = str(_("This field is required."))
         contact = str(config.get("contact", "")).strip()
         if contact and not valid_contact(contact):
             errors["contact"] = str(
