@@ -25,6 +25,7 @@ import contextlib
 import ipaddress
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 DEFAULT_TIMEOUT = 10.0
 MAX_REDIRECTS = 3
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 USER_AGENT = "copps (+https://github.com/copps)"
 
 
@@ -96,6 +98,11 @@ def _is_public(address: str) -> bool:
 
 def check_url(url: str, *, allow_private: bool = False) -> str:
     """Return the URL's host if copps may call it, else raise ``Refused``."""
+    return _check(url, allow_private=allow_private)[0]
+
+
+def _check(url: str, *, allow_private: bool) -> tuple[str, str | None]:
+    """(host, the public address to connect to — None when no pinning is needed)."""
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -104,15 +111,39 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
         raise Refused("only http and https URLs with a host are allowed")
     host = parts.hostname.lower()
     if host in _fakes or allow_private or host in settings.COPPS_HTTP_ALLOW_PRIVATE_HOSTS:
-        return host
+        return host, None
+    if getattr(_override, "handler", None) is not None:
+        # Under fake(): names are not resolved (no network), literal addresses still checked.
+        try:
+            if not _is_public(host):
+                raise Refused(f"{host} is a private or reserved address")
+        except ValueError:
+            pass
+        return host, None
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Refused("malformed port") from None
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise NotSent(f"cannot resolve {host}: {exc}") from None
-    for info in infos:
-        if not _is_public(str(info[4][0])):
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not _is_public(address):
             raise Refused(f"{host} resolves to a private or reserved address")
-    return host
+    return host, addresses[0] if addresses else None
+
+
+def _pinned(url: str, host: str, address: str) -> tuple[str, dict]:
+    """Connect to the address we checked, not to whatever a second DNS answer says (DNS
+    rebinding): the URL names the IP; Host and TLS (SNI and certificate check) keep the name."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl(), {
+        "Host": parts.netloc.rsplit("@", 1)[-1],
+    }
 
 
 def _transport_for(host: str) -> httpx.BaseTransport | None:
@@ -133,6 +164,20 @@ def _client(transport: httpx.BaseTransport | None) -> httpx.Client:
     return client
 
 
+def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    """The (decoded) body, refusing more than ``max_bytes`` or a body still dripping in after
+    the deadline: a hostile server must not hold a worker or fill its memory."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise NoAnswer(f"answer larger than {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise NoAnswer("answer took too long to arrive")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def request(
     method: str,
     url: str,
@@ -140,19 +185,35 @@ def request(
     allow_private: bool = False,
     follow_redirects: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = MAX_RESPONSE_BYTES,
     **kwargs: Any,
 ) -> httpx.Response:
     """Make one HTTP request (keyword arguments as ``httpx.Client.request``).
 
-    Returns the response whatever its status; the caller decides what a 4xx or 5xx means.
+    Returns the response whatever its status, its body read (at most ``max_bytes``, within
+    twice ``timeout``); the caller decides what a 4xx or 5xx means.
     Raises ``Refused``, ``NotSent`` or ``NoAnswer``.
     """
     for _hop in range(MAX_REDIRECTS + 1):
-        host = check_url(url, allow_private=allow_private)
+        host, address = _check(url, allow_private=allow_private)
         transport = _transport_for(host)
         client = _client(transport)
+        target, extensions = url, {}
+        headers = dict(kwargs.pop("headers", None) or {})
+        if address and transport is None:
+            target, host_header = _pinned(url, host, address)
+            headers.update(host_header)
+            extensions = {"sni_hostname": host}
+        deadline = time.monotonic() + 2 * timeout
         try:
-            response = client.request(method, url, timeout=timeout, **kwargs)
+            outgoing = client.build_request(
+                method, target, timeout=timeout, headers=headers, extensions=extensions, **kwargs
+            )
+            raw = client.send(outgoing, stream=True)
+            try:
+                body = _read_capped(raw, max_bytes, deadline)
+            finally:
+                raw.close()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise NotSent(f"{host}: {exc.__class__.__name__}: {exc}") from None
         except httpx.UnsupportedProtocol as exc:
@@ -162,8 +223,18 @@ def request(
         finally:
             if transport is not None:
                 client.close()
+        kwargs["headers"] = {k: v for k, v in headers.items() if k != "Host"}
+        # The body is already decoded: the copy must not claim an encoding any more.
+        response_headers = [
+            (k, v)
+            for k, v in raw.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        response = httpx.Response(
+            raw.status_code, headers=response_headers, content=body, request=outgoing
+        )
         if not (follow_redirects and response.is_redirect and "location" in response.headers):
             return response
-        url = str(response.url.join(response.headers["location"]))
+        url = str(httpx.URL(url).join(response.headers["location"]))
         method = "GET" if response.status_code == 303 else method
     raise Refused(f"more than {MAX_REDIRECTS} redirects")
