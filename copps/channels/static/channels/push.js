@@ -15,11 +15,10 @@
   var csrf = box.querySelector("input[name=csrfmiddlewaretoken]");
 
   function say(text) { status.textContent = text || ""; }
-  // style.display, not the hidden attribute: the site's button rule (display: inline-block) wins
-  // over [hidden]. Setting it from script is allowed by the CSP (no inline style attribute).
+  // The site's stylesheet makes [hidden] win over its button rule (display: inline-block).
   function show(subscribed) {
-    on.style.display = subscribed ? "none" : "";
-    off.style.display = subscribed ? "" : "none";
+    on.hidden = subscribed;
+    off.hidden = !subscribed;
   }
 
   function preferences() {
