@@ -50,8 +50,14 @@ from .states import FINAL_STATES, TRANSITIONS, DeliveryState, Operation
 logger = logging.getLogger("copps.channels")
 S = DeliveryState
 
-# An unknown outcome is read back only after this long (a post may take a moment to appear).
+# An unknown outcome is read back only after this long (a post may take a moment to appear);
+# setting COPPS_READ_BACK_GRACE (seconds) overrides it (the crash-injection test shortens it).
 READ_BACK_GRACE = timedelta(seconds=30)
+
+
+def read_back_grace() -> timedelta:
+    seconds = getattr(settings, "COPPS_READ_BACK_GRACE", None)
+    return READ_BACK_GRACE if seconds is None else timedelta(seconds=float(seconds))
 RECIPIENT_CLAIM_BATCH = 100
 
 
@@ -686,7 +692,7 @@ def reconcile(now=None) -> int:
     now = now or timezone.now()
     settled = 0
     unknown = Delivery.objects.filter(
-        state=S.UNKNOWN, updated_at__lt=now - READ_BACK_GRACE, recipients_total=0
+        state=S.UNKNOWN, updated_at__lt=now - read_back_grace(), recipients_total=0
     ).select_related("channel")
     for delivery in unknown[:200]:
         adapter = delivery.channel.adapter
