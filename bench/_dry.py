@@ -37,8 +37,9 @@ class DryEmailAdapter(Adapter):
                     msg["Subject"] = p.get("title", "")
                     msg["List-Unsubscribe"] = f"<{p.get('link', '')}?u={r.subscription_id}>"
                     msg.set_content(p.get("body_text") or p.get("text", ""))
+                    msg["Message-ID"] = f"<{delivery.key}.{r.pk}@police.example>"
                     smtp.send_message(msg)
-                    out[r.pk] = ""
+                    out[r.pk] = msg["Message-ID"]  # like the real adapter: an id per copy
         except (OSError, smtplib.SMTPException) as exc:
             if not out:
                 raise ChannelError(str(exc)) from None
@@ -55,7 +56,9 @@ class DryPushAdapter(Adapter):
     def send_batch(self, delivery, recipients):
         from _baseline import push_crypto  # bench/ is on sys.path in the worker (PYTHONPATH)
 
-        encrypt, headers_for = push_crypto(self.config)
+        encrypt, headers_for = push_crypto(
+            self.secrets["vapid_private_key"], self.config["contact"]
+        )
         p = delivery.payload
         body = json.dumps({"title": p.get("title"), "body": p.get("text"), "url": p.get("link")})
         out = {}
@@ -70,7 +73,8 @@ class DryPushAdapter(Adapter):
                     "Urgency": "high",
                 }
                 response = client.post(s.push_endpoint, content=data, headers=headers)
-                out[r.pk] = "" if response.status_code == 201 else ChannelError("push refused")
+                ok = response.status_code == 201
+                out[r.pk] = response.headers.get("location", "") if ok else ChannelError("refused")
         return out
 
 
@@ -96,5 +100,6 @@ class DrySmsAdapter(Adapter):
                         "text": text,
                     },
                 )
-                out[r.pk] = "" if response.status_code == 202 else ChannelError("refused")
+                ok = response.status_code == 202
+                out[r.pk] = f"{delivery.key}-{r.pk}" if ok else ChannelError("refused")
         return out
