@@ -514,6 +514,10 @@ def _claim_recipients(now, limit: int) -> tuple[str, list[int]]:
             )
             .exclude(delivery__channel__status=ChannelStatus.DISABLED)
             .order_by("delivery_id", "pk")
+            # PostgreSQL: workers claiming at once take different rows instead of the same ones
+            # (the loser used to find none claimed and idle a tick). SQLite ignores this: its
+            # writing transactions are serialised anyway.
+            .select_for_update(skip_locked=True, of=("self",))
             .values_list("pk", flat=True)[:limit]
         )
         if not ids:
