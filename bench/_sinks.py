@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from pathlib import Path
 BEARERBOX = os.environ.get("COPPS_KANNEL_BEARERBOX", "/usr/sbin/bearerbox")
 SMSBOX = os.environ.get("COPPS_KANNEL_SMSBOX", "/usr/sbin/smsbox")
 FAKESMSC = os.environ.get("COPPS_KANNEL_FAKESMSC", "/usr/lib/kannel/test/fakesmsc")
+STDBUF = ["stdbuf", "-oL", "-eL"] if shutil.which("stdbuf") else []
 GOT = re.compile(rb"Got message \d+: <\S+ \S+ (?:text|data|ucs-2|udh-text|udh-data) ")
 
 
@@ -249,7 +251,8 @@ concatenation = true
             wait_for("bearerbox", lambda: port_open(self.admin_port), procs=self.procs)
             self._spawn(
                 "fakesmsc",
-                [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port)],
+                # Line-buffered output (stdbuf), else what arrived shows up in 4 KB chunks.
+                [*STDBUF, FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port)],
                 stdin=subprocess.PIPE,  # interactive mode: it keeps running while stdin is open
                 stdout=open(self.out, "ab"),  # noqa: SIM115
             )
