@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -77,13 +78,14 @@ class Workers:
     def __init__(self, env: dict, count: int, logdir: Path):
         self.env, self.count, self.logdir = env, count, logdir
         self.procs: list[subprocess.Popen] = []
+        self.born: dict[int, float] = {}  # pid -> when it was started (monotonic)
         self.kills = 0
         self.started = 0
 
     def _start(self) -> subprocess.Popen:
         self.started += 1
         out = open(self.logdir / f"worker-{self.started}.log", "wb")  # noqa: SIM115
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "copps.manage", "worker"],
             env=self.env,
             cwd=ROOT,
@@ -91,6 +93,12 @@ class Workers:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.born[proc.pid] = time.monotonic()
+        return proc
+
+    def older_than(self, seconds: float) -> set[int]:
+        now = time.monotonic()
+        return {p.pid for p in self.procs if now - self.born.get(p.pid, now) >= seconds}
 
     def start(self) -> None:
         self.procs = [self._start() for _ in range(self.count)]

@@ -303,6 +303,8 @@ def run(args, *, kill: bool) -> dict:
             if published < target:
                 publish(published + 1, marker, author, editor, renditions)
                 published += 1
+                if args.publish_pause:  # SQLite: let the workers have the write lock too
+                    time.sleep(args.publish_pause)
             state = counts() if published == target or now - last_progress > 1 else None
             done_publishing = published == target
             if done_publishing and kill_until is None:
@@ -311,7 +313,10 @@ def run(args, *, kill: bool) -> dict:
             if kill and now >= next_kill and (kill_until is None or now < kill_until):
                 # Only a worker that is running rounds (it has a heartbeat) can be caught at
                 # work; one still importing Django would make a kill that proves nothing.
-                warm = working_pids() & {p.pid for p in workers.procs}
+                # (A worker's first round can take long under load: old enough counts too.)
+                warm = (working_pids() | workers.older_than(args.warmup)) & {
+                    p.pid for p in workers.procs
+                }
                 if warm:
                     # Now and then every worker at once (a power cut), else one at random.
                     everyone = rng.random() < args.kill_all_share
@@ -407,9 +412,18 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=4.0,
+        help="seconds a new worker gets before it may be killed",
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (dropped first!)")
     parser.add_argument("--sending-timeout", type=int, default=2)
+    parser.add_argument(
+        "--publish-pause", type=float, default=0.0, help="seconds between publishes"
+    )
     parser.add_argument("--read-back-grace", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--no-baseline", action="store_true", help="skip the run without kills")
