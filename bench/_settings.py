@@ -8,9 +8,6 @@ import os
 
 from copps.settings import *  # noqa: F403
 
-# Seconds before an unknown outcome is read back (deliveries.reconcile); copps' default is 30.
-COPPS_READ_BACK_GRACE = float(os.environ.get("COPPS_READ_BACK_GRACE", "30"))
-
 if os.environ.get("BENCH_DRY_ADAPTERS"):
     # bench/fanout.py --dry-run: throwaway subscriber adapters (bench/_dry.py), not product code.
     from copps.channels import registry

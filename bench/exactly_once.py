@@ -273,9 +273,11 @@ def run(args, *, kill: bool) -> dict:
     env.update(
         COPPS_CHANNEL_RATE_LIMIT="0",
         COPPS_DELIVERY_SENDING_TIMEOUT=str(args.sending_timeout),
+        # A SIGKILLed worker's heartbeat goes stale this fast, so the sweeper takes its rows.
+        COPPS_WORKER_STALE_SECONDS=str(max(2, args.sending_timeout)),
         COPPS_DELIVERY_BACKOFF_CAP="1",
         COPPS_WORKER_TICK_SECONDS="0",
-        COPPS_READ_BACK_GRACE=str(args.read_back_grace),
+        COPPS_READ_BACK_GRACE=str(max(1, round(args.read_back_grace))),
     )
     setup_django(env)
     from django.db import close_old_connections

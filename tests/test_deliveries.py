@@ -280,3 +280,16 @@ def test_credentials_are_encrypted_at_rest_and_survive_a_secret_key_rotation(
     assert Channel.objects.get(pk=channel.pk).get_secrets() == {
         "signing_secret": "very-secret-signing-key"
     }
+
+
+def test_the_sweeper_spares_a_slow_worker_that_is_still_alive(live, monkeypatch):
+    from copps.worker.models import Heartbeat
+
+    monkeypatch.setattr(deliveries, "WORKER_ID", "worker-a")
+    d = live.deliveries.get()
+    assert deliveries.claim(d)
+    later = timezone.now() + timedelta(minutes=10)
+    Heartbeat.objects.create(worker_id="worker-a", started_at=timezone.now(), seen_at=later)
+    assert deliveries.sweep(later) == 0  # alive: still in its call, maybe waiting for a lock
+    Heartbeat.objects.filter(worker_id="worker-a").update(seen_at=timezone.now())
+    assert deliveries.sweep(later) == 1  # its heartbeat went stale: it died

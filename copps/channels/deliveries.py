@@ -33,6 +33,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from copps.audit import log as audit
+from copps.worker.models import Heartbeat
 
 from .base import ChannelError, Outcome
 from .models import (
@@ -170,13 +171,18 @@ def _move(
     return True
 
 
+# Set by `copps worker` at start: claims carry it, and the sweeper leaves rows of live workers.
+WORKER_ID = ""
+
+
 def claim(delivery: Delivery, now=None) -> bool:
     """pending/failed (retryable, due) -> sending, committed before any outside call."""
     now = now or timezone.now()
     with transaction.atomic():
+        before = Delivery.objects.filter(pk=delivery.pk).values_list("state", flat=True).first()
         moved = (
             Delivery.objects.filter(pk=delivery.pk, state__in=TRANSITIONS["claim"][0])
-            .filter(permanent=False)
+            .filter(state=before, permanent=False)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .update(
                 state=S.SENDING,
@@ -184,6 +190,7 @@ def claim(delivery: Delivery, now=None) -> bool:
                 attempts=F("attempts") + 1,
                 updated_at=now,
                 next_attempt_at=None,
+                claimed_by=WORKER_ID,
             )
         )
         if not moved:
@@ -192,7 +199,7 @@ def claim(delivery: Delivery, now=None) -> bool:
         DeliveryEvent.objects.create(
             delivery=delivery,
             at=now,
-            from_state=S.PENDING if delivery.attempts == 1 else S.FAILED,
+            from_state=before or "",
             to_state=S.SENDING,
             attempt=delivery.attempts,
             actor="worker",
@@ -727,9 +734,18 @@ def sweep(now=None) -> int:
     swept += stuck_recipients.update(
         state=S.UNKNOWN, last_error="the worker stopped while sending", updated_at=now
     )
+    alive = set(
+        Heartbeat.objects.filter(
+            seen_at__gte=now - timedelta(seconds=settings.COPPS_WORKER_STALE_SECONDS)
+        ).values_list("worker_id", flat=True)
+    )
     for delivery in Delivery.objects.filter(
         state=S.SENDING, sending_since__lt=limit
     ).select_related("channel"):
+        if delivery.claimed_by and delivery.claimed_by in alive:
+            # Slow, not dead (waiting for a lock or a slow service): taking its row now could
+            # send the same thing twice at once.
+            continue
         adapter = delivery.channel.adapter
         detail = "the worker stopped while sending"
         if adapter.subscribers:

@@ -127,6 +127,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sending_since = models.DateTimeField(null=True, blank=True)
+    # The worker that claimed it (its heartbeat tells the sweeper whether it is still alive).
+    claimed_by = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=300, blank=True)
     url = models.URLField(max_length=500, blank=True)
@@ -280,6 +282,14 @@ class SandboxPost(models.Model):
     class Meta:
         ordering = ["-pk"]
         indexes = [models.Index(fields=["service", "external_id"])]
+        constraints = [
+            # Receivers that deduplicate by key do it atomically, as the real ones do.
+            models.UniqueConstraint(
+                fields=["service", "idempotency_key"],
+                condition=Q(service__in=["webhook", "sms"]) & ~Q(idempotency_key=""),
+                name="sandbox_dedupe_by_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.service} {self.external_id}"

@@ -16,6 +16,7 @@ import json
 import uuid
 
 import httpx
+from django.db import IntegrityError, transaction
 
 from copps.channels import sandbox
 from copps.channels.models import SandboxPost
@@ -58,14 +59,19 @@ def handle(request: httpx.Request) -> httpx.Response:
         existing = SandboxPost.objects.filter(service=SERVICE, idempotency_key=reference).first()
         if existing is not None:
             return httpx.Response(200, json={"id": existing.external_id})
-    post = SandboxPost.objects.create(
-        service=SERVICE,
-        account=mask(to.strip()),
-        external_id=f"sbx-{uuid.uuid4().hex[:20]}",
-        idempotency_key=reference,
-        text=text,
-        payload={"from": str(data.get("from") or ""), "reference": reference},
-    )
+    try:
+        with transaction.atomic():  # the same reference twice at once: one message
+            post = SandboxPost.objects.create(
+                service=SERVICE,
+                account=mask(to.strip()),
+                external_id=f"sbx-{uuid.uuid4().hex[:20]}",
+                idempotency_key=reference,
+                text=text,
+                payload={"from": str(data.get("from") or ""), "reference": reference},
+            )
+    except IntegrityError:
+        existing = SandboxPost.objects.get(service=SERVICE, idempotency_key=reference)
+        return httpx.Response(200, json={"id": existing.external_id})
     return httpx.Response(201, json={"id": post.external_id})
 
 

@@ -3,6 +3,7 @@
 import json
 
 import httpx
+from django.db import IntegrityError, transaction
 
 from copps.channels import sandbox
 from copps.channels.models import SandboxPost
@@ -19,13 +20,17 @@ def handle(request: httpx.Request) -> httpx.Response:
     existing = SandboxPost.objects.filter(service="webhook", idempotency_key=key).first()
     if existing is None:
         message = event.get("message") or {}
-        existing = SandboxPost.objects.create(
-            service="webhook",
-            external_id=key,
-            idempotency_key=key,
-            text=message.get("text") or "",
-            payload=event,
-        )
+        try:
+            with transaction.atomic():  # two deliveries of the same key at once: one row
+                existing = SandboxPost.objects.create(
+                    service="webhook",
+                    external_id=key,
+                    idempotency_key=key,
+                    text=message.get("text") or "",
+                    payload=event,
+                )
+        except IntegrityError:
+            return httpx.Response(200, json={"id": key})
         if event.get("event") in ("message.updated", "message.deleted"):
             original = SandboxPost.objects.filter(
                 service="webhook", external_id=event.get("target", "")

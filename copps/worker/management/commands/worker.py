@@ -41,6 +41,9 @@ class Command(BaseCommand):
         if once:
             rounds = 1
         worker_id = f"{socket.gethostname()}-{os.getpid()}-{get_random_string(6)}"[:64]
+        from copps.channels import deliveries
+
+        deliveries.WORKER_ID = worker_id  # claims carry it; the sweeper spares live workers
         self.running = True
         restore = self._install_signal_handlers(worker_id)
         Heartbeat.objects.filter(seen_at__lt=timezone.now() - FORGET_DEAD_WORKERS_AFTER).delete()
