@@ -35,7 +35,7 @@ from django.utils import timezone
 from copps.audit import log as audit
 from copps.worker.models import Heartbeat
 
-from .base import ChannelError, Outcome
+from .base import Adapter, ChannelError, Outcome
 from .models import (
     Alert,
     Channel,
@@ -555,6 +555,7 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
     started = time.monotonic()
     sent = 0
     fixed = now  # tests pass a moment in the future ("an hour later"); the worker passes None
+    adapters: dict[int, Adapter] = {}
     while time.monotonic() - started < limit_seconds:
         seen, ids = _claim_recipients(fixed or timezone.now(), batch or RECIPIENT_CLAIM_BATCH)
         if not seen:
@@ -570,21 +571,24 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
         for r in recipients:
             by_delivery.setdefault(r.delivery_id, []).append(r)
         for group in by_delivery.values():
-            size = max(1, group[0].delivery.channel.adapter.batch_size)
-            for start in range(0, len(group), size):
-                sent += _send_group(group[start : start + size])
+            channel = group[0].delivery.channel
+            # One adapter per channel for the whole call: secrets decrypted once, and the
+            # adapter may keep its connections (SMTP, HTTP) between batches.
+            adapter = adapters.setdefault(channel.pk, channel.adapter)
+            for start in range(0, len(group), max(1, adapter.batch_size)):
+                sent += _send_group(group[start : start + adapter.batch_size], adapter)
     finish_fanouts()
     return sent
 
 
-def _send_group(group: list[Recipient]) -> int:
+def _send_group(group: list[Recipient], adapter=None) -> int:
     """Send one claimed batch of one delivery and record each copy's outcome.
 
     Every update is conditional on the copy still being "sending" (ours): a delivery report
     that arrived meanwhile (an SMS rejected by the network) is never overwritten.
     """
     delivery = group[0].delivery
-    adapter = delivery.channel.adapter
+    adapter = adapter or delivery.channel.adapter
     now = timezone.now()
     gone = [r.pk for r in group if r.subscription is None]
     live = [r for r in group if r.subscription is not None]
