@@ -43,6 +43,8 @@ messages: venv
 
 bench: venv
 	$(PY) bench/publish_latency.py
+	$(PY) bench/exactly_once.py
+	$(PY) bench/fanout.py
 
 clean:
 	rm -rf $(VENV) var
