@@ -293,3 +293,20 @@ def test_the_sweeper_spares_a_slow_worker_that_is_still_alive(live, monkeypatch)
     assert deliveries.sweep(later) == 0  # alive: still in its call, maybe waiting for a lock
     Heartbeat.objects.filter(worker_id="worker-a").update(seen_at=timezone.now())
     assert deliveries.sweep(later) == 1  # its heartbeat went stale: it died
+
+
+def test_a_scheduled_message_taken_back_before_its_time_sends_nothing(
+    make_message, communicator, editor, hook
+):
+    message = make_message(communicator)
+    actions.submit_message(message, by=communicator)
+    actions.approve_message(message, by=editor, publish_at=timezone.now() + timedelta(hours=1))
+    actions.unschedule_message(message, by=editor)
+    actions.publish_due(timezone.now() + timedelta(hours=2))
+    run(now=timezone.now() + timedelta(hours=2))
+    assert not message.deliveries.exists() and posts().count() == 0
+    # Scheduled again and published on time: it goes out once.
+    actions.schedule_message(message, by=editor, publish_at=timezone.now() + timedelta(minutes=5))
+    actions.publish_due(timezone.now() + timedelta(minutes=10))
+    run()
+    assert message.deliveries.get().state == "sent" and posts().count() == 1
