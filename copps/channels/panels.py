@@ -248,7 +248,13 @@ def sandbox_card(post: SandboxPost, channel: Channel) -> dict:
         message = {}
     title = payload.get("title") or message.get("title") or ""
     event = payload.get("event") if post.service == "webhook" else ""
-    handle = post.account or channel.config.get("handle") or channel.slug
+    account = payload.get("account")
+    if not isinstance(account, dict):
+        account = {}
+    # A readable handle: the channel's own, the service's account name, else the slug (never
+    # a bare numeric account id).
+    readable = post.account if post.account and not post.account.isdigit() else ""
+    handle = channel.config.get("handle") or account.get("acct") or readable or channel.slug
     return {
         "post": post,
         "initials": _initials(channel.name),
