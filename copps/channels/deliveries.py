@@ -540,10 +540,10 @@ def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
         if not ids:
             return 0, []
         Recipient.objects.filter(pk__in=ids, state=S.PENDING).update(
-            state=S.SENDING, last_error=token, updated_at=now, attempts=F("attempts") + 1
+            state=S.SENDING, claim=token, updated_at=now, attempts=F("attempts") + 1
         )
     claimed = list(
-        Recipient.objects.filter(pk__in=ids, state=S.SENDING, last_error=token).values_list(
+        Recipient.objects.filter(pk__in=ids, state=S.SENDING, claim=token).values_list(
             "pk", flat=True
         )
     )
