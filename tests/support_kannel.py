@@ -280,18 +280,22 @@ class Gate:
         self.is_open.set()
         self.forwarded = 0
         self._lock = threading.Lock()
+        self._forwarding = threading.Lock()
         gate = self
 
         class Relay(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 gate.is_open.wait(30)
-                try:
-                    with urllib.request.urlopen(gate.target + self.path, timeout=30) as answer:  # noqa: S310
-                        status, body = answer.status, answer.read()
-                except urllib.error.HTTPError as exc:
-                    status, body = exc.code, exc.read()
-                except OSError:
-                    status, body = 502, b"relay failed"
+                # One callback at a time: the live server shares the test's SQLite connection,
+                # which two threads must never use at once.
+                with gate._forwarding:
+                    try:
+                        with urllib.request.urlopen(gate.target + self.path, timeout=30) as answer:  # noqa: S310
+                            status, body = answer.status, answer.read()
+                    except urllib.error.HTTPError as exc:
+                        status, body = exc.code, exc.read()
+                    except OSError:
+                        status, body = 502, b"relay failed"
                 with gate._lock:
                     gate.forwarded += 1
                 self.send_response(status)

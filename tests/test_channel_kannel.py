@@ -137,13 +137,15 @@ def test_it_sends_each_subscriber_one_copy_and_takes_the_delivery_reports_back(
     gate.open()
 
     # fakesmsc acknowledges each copy; Kannel calls our dlr-url, which records the report.
+    # Two reports per copy (submitted, then delivered); the database is read only once they
+    # are all through (the live server shares this thread's in-memory SQLite connection).
+    gate.wait_forwarded(start + 6, timeout=45)
     wait_for(
         lambda: Recipient.objects.filter(delivery=delivery, report="delivered").count() == 3,
         what=f"delivery reports\n{kannel.logs()}",
     )
     ids = set(Recipient.objects.filter(delivery=delivery).values_list("pk", "external_id"))
     assert ids == {(pk, sms_inbound.reference_for(pk)) for pk, _ext in ids}
-    gate.wait_forwarded(start + 6)  # two reports per copy: submitted, then delivered
     assert len(kannel.received()) == before + 3  # exactly once each
 
 

@@ -466,3 +466,8 @@ def test_it_counts_a_copy_failed_when_its_rejection_arrives_before_the_batch_is_
     assert (copy.state, copy.report) == ("failed", "rejected")
     delivery = Delivery.objects.get(pk=copy.delivery_id)
     assert (delivery.state, delivery.recipients_failed) == ("failed", 1)
+
+
+def test_a_report_with_a_non_ascii_mac_is_refused_not_a_crash(client):
+    response = client.get("/channels/sms/dlr/1/%C3%A9/?status=1")
+    assert response.status_code in (403, 404)

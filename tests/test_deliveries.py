@@ -310,3 +310,17 @@ def test_a_scheduled_message_taken_back_before_its_time_sends_nothing(
     actions.publish_due(timezone.now() + timedelta(minutes=10))
     run()
     assert message.deliveries.get().state == "sent" and posts().count() == 1
+
+
+def test_a_post_url_from_a_hostile_answer_is_kept_only_if_it_is_http(live):
+    import httpx
+
+    from copps.lib import http
+
+    def evil(request):
+        return httpx.Response(200, json={"id": "1", "url": "javascript:alert(1)"})
+
+    with http.fake(evil):
+        run()
+    d = live.deliveries.get()
+    assert d.state == "sent" and d.url == ""

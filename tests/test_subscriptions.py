@@ -514,3 +514,59 @@ def test_a_confirmed_subscription_receives_matching_alerts(client):
 def test_a_pending_subscription_receives_nothing(client):
     post_subscribe(client)
     assert list(matching_subscriptions("email", "nl", "traffic", ["9000"])) == []
+
+
+@pytest.mark.parametrize("token", ["1.%C3%A9", "%C2%B2.abc", "%D9%A1.abc", "1." + "f" * 300])
+def test_a_token_with_odd_characters_is_a_404_never_a_500(client, token):
+    subscribe_and_confirm(client)
+    assert client.get(f"/unsubscribe/{token}").status_code == 404
+    assert client.post(f"/unsubscribe/{token}").status_code == 404
+
+
+def test_asking_for_an_unsubscribe_link_is_throttled_alike_for_known_and_unknown_addresses(
+    client, settings
+):
+    from copps.channels.models import RateHit
+
+    settings.COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = 100
+    subscribe_and_confirm(client)
+    RateHit.objects.all().delete()  # a new day: the confirmation mail no longer counts
+    data = {"medium": "email", "email": "nobody@example.be", "phone": "", "website": ""}
+
+    def statuses(address):
+        return [
+            client.post("/nl/subscribe/unsubscribe/", {**data, "email": address}).status_code
+            for _ in range(5)
+        ]
+
+    assert statuses(ADDRESS) == statuses("nobody@example.be")
+
+
+def test_a_mail_server_that_is_down_does_not_tell_a_known_address_apart(client, monkeypatch):
+    subscribe_and_confirm(client)
+
+    def down(*args, **kwargs):
+        raise subscriptions.NotSent("email")
+
+    monkeypatch.setattr(subscriptions, "_send_email", down)
+    data = {"medium": "email", "email": "nobody@example.be", "phone": "", "website": ""}
+    unknown = client.post("/nl/subscribe/unsubscribe/", data)
+    known = client.post("/nl/subscribe/unsubscribe/", {**data, "email": ADDRESS})
+    assert unknown.status_code == known.status_code == 200
+    assert unknown.content == known.content
+
+
+def test_ipv6_clients_are_counted_per_64(client, settings):
+    from copps.lib.clientip import throttle_bucket
+
+    assert throttle_bucket("2001:db8:1:2::1") == throttle_bucket("2001:db8:1:2:ffff::9")
+    assert throttle_bucket("2001:db8:1:2::1") != throttle_bucket("2001:db8:1:3::1")
+    assert throttle_bucket("192.0.2.7") == "192.0.2.7"
+    settings.COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = 2
+    answers = [
+        client.post(
+            "/nl/subscribe/", form(email=f"p{i}@example.be"), REMOTE_ADDR=f"2001:db8:1:2::{i + 1}"
+        ).status_code
+        for i in range(3)
+    ]
+    assert answers[-1] == 429

@@ -330,7 +330,7 @@ def sandbox_view(request, slug: str):
         )
     single = request.GET.get("post", "")
     if single:
-        posts = posts.filter(pk=single if single.isdigit() else 0)
+        posts = posts.filter(pk=single if single.isascii() and single.isdigit() else 0)
     page = Paginator(posts.order_by("-pk"), 20).get_page(request.GET.get("page"))
     from .panels import sandbox_card
 

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -211,6 +212,13 @@ def backoff(attempts: int) -> float:
     return float(min(settings.COPPS_DELIVERY_BACKOFF_CAP, 30 * 2 ** max(0, attempts - 1)))
 
 
+def _safe_url(url: str) -> str:
+    """A post's URL as the service reported it, if it is an http(s) link (it is shown as a link
+    in the console: never a ``javascript:`` URL from a hostile answer)."""
+    url = (url or "").strip()
+    return url[:500] if urlsplit(url).scheme in ("http", "https") else ""
+
+
 def _succeed(delivery: Delivery, outcome: Outcome, *, by: str = "worker", detail: str = "") -> None:
     now = timezone.now()
     _move(
@@ -219,7 +227,7 @@ def _succeed(delivery: Delivery, outcome: Outcome, *, by: str = "worker", detail
         by=by,
         detail=detail or "sent",
         external_id=(outcome.external_id or "")[:300],
-        url=(outcome.url or "")[:500],
+        url=_safe_url(outcome.url),
         sent_at=now,
         last_error="",
         sending_since=None,

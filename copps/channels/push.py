@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from copps.audit import log as audit
+from copps.lib.clientip import throttle_bucket
 
 from .adapters.webpush import (
     b64url_decode,
@@ -42,7 +43,7 @@ from .models import Channel, ChannelStatus, Medium, RateHit, Subscription, Subsc
 MAX_BODY_BYTES = 4096
 MAX_ENDPOINT_CHARS = 1000  # Subscription.push_endpoint
 MAX_POSTCODES = 10  # as the subscribe form says
-POSTCODE = re.compile(r"^[1-9][0-9]{3}$")
+POSTCODE = re.compile(r"[1-9][0-9]{3}\Z")
 
 
 class PushInputError(ValueError):
@@ -228,7 +229,7 @@ def throttle(client: str, purpose: str) -> float | None:
     now = timezone.now()
     key = hmac.new(
         settings.SECRET_KEY.encode(),
-        f"push:{purpose}:{client}:{now.date().isoformat()}".encode(),
+        f"push:{purpose}:{throttle_bucket(client)}:{now.date().isoformat()}".encode(),
         hashlib.sha256,
     ).hexdigest()
     since = now - timedelta(seconds=window)

@@ -59,7 +59,8 @@ def dlr_mac(recipient_id: int) -> str:
 
 
 def valid_mac(recipient_id: int, mac: str) -> bool:
-    return hmac.compare_digest(dlr_mac(recipient_id), str(mac))
+    # Bytes: compare_digest refuses non-ASCII str (a forged MAC must be a 403, not a 500).
+    return hmac.compare_digest(dlr_mac(recipient_id).encode(), str(mac).encode())
 
 
 def reference_for(recipient_id: int) -> str:

@@ -49,6 +49,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from copps.audit import log as audit
+from copps.lib.clientip import throttle_bucket
 
 from . import crypto
 from .models import Channel, ChannelStatus, Medium, RateHit, Subscription, SubscriptionState
@@ -124,12 +125,13 @@ def unsubscribe_token(subscription: Subscription) -> str:
 def subscription_for_token(token: str) -> Subscription | None:
     """The subscription an unsubscribe token belongs to, or None (forged, stale, malformed)."""
     pk, _dot, _mac = token.partition(".")
-    if not pk.isdigit() or len(pk) > 18:
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 18:  # "²".isdigit() is True
         return None
     subscription = Subscription.objects.filter(pk=int(pk)).first()
     if subscription is None:
         return None
-    return subscription if hmac.compare_digest(unsubscribe_token(subscription), token) else None
+    same = hmac.compare_digest(unsubscribe_token(subscription).encode(), token.encode())
+    return subscription if same else None
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
@@ -249,7 +251,7 @@ def check_source(purpose: str, source: str, now=None) -> None:
     """At most ``COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR`` requests per client address and hour."""
     _hit(
         f"{purpose}:source",
-        source or "-",
+        throttle_bucket(source or "-"),
         limit=per_source_per_hour(),
         window=timedelta(hours=1),
         now=now,
@@ -572,25 +574,34 @@ def request_unsubscribe_link(*, medium: str, address: str, source: str) -> None:
         raise ValidationError({"address": list(error.messages)}) from None
     now = timezone.now()
     check_source("unsubscribe", source, now)
+    # Counted for every valid address, known or not: the throttle must not tell them apart.
+    _check_address(medium, address, now)
     subscription = Subscription.objects.filter(medium=medium, address=address).first()
     if subscription is None:
         return
-    _check_address(medium, address, now)
     url = unsubscribe_url(subscription)
-    with translation.override(subscription.language):
-        if medium == Medium.EMAIL:
-            subject = _("%(force)s: stop your alerts") % {"force": settings.FORCE_NAME}
-            body = _(
-                "To stop receiving alerts from %(force)s, open this link and press the button:"
-                "\n\n%(url)s\n\nIf you did not ask for this, ignore this message: nothing changes."
-            ) % {"force": settings.FORCE_NAME, "url": url}
-            _send_email(address, subject, body + "\n")
-        else:
-            text = _("%(force)s: to stop alerts, open %(url)s") % {
-                "force": settings.FORCE_NAME,
-                "url": url,
-            }
-            _send_sms(address, text, reference=f"unsub-{subscription.pk}-{secrets.token_hex(4)}")
+    try:
+        with translation.override(subscription.language):
+            if medium == Medium.EMAIL:
+                subject = _("%(force)s: stop your alerts") % {"force": settings.FORCE_NAME}
+                body = _(
+                    "To stop receiving alerts from %(force)s, open this link and press the button:"
+                    "\n\n%(url)s\n\nIf you did not ask for this, ignore this message: nothing changes."
+                ) % {"force": settings.FORCE_NAME, "url": url}
+                _send_email(address, subject, body + "\n")
+            else:
+                text = _("%(force)s: to stop alerts, open %(url)s") % {
+                    "force": settings.FORCE_NAME,
+                    "url": url,
+                }
+                _send_sms(
+                    address, text, reference=f"unsub-{subscription.pk}-{secrets.token_hex(4)}"
+                )
+    except NotSent:
+        # Known or not, the citizen gets the same page: a failure to send must not tell them
+        # apart (the mail server or gateway being down is logged, without the address).
+        logger.warning("could not send an unsubscribe link (%s)", medium)
+        return
     audit.record(
         actor="citizen",
         action="subscription.unsubscribe_link_sent",

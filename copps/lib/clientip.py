@@ -42,3 +42,15 @@ def client_address(request) -> str:
         if not _trusted(address, networks):
             return str(address)
     return remote
+
+
+def throttle_bucket(address: str) -> str:
+    """The unit a per-client limit counts: the address, or for IPv6 its /64 (one home
+    connection usually holds a whole /64, so single addresses would be free to rotate)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "-"
+    if ip.version == 6 and not ip.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip.ipv4_mapped or ip) if ip.version == 6 else str(ip)
