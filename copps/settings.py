@@ -298,6 +298,13 @@ COPPS_READ_BACK_GRACE = envint("COPPS_READ_BACK_GRACE", 30)
 COPPS_WEBPUSH_THREADS = envint("COPPS_WEBPUSH_THREADS", 16)
 COPPS_PUSH_SUBSCRIBE_LIMIT = envint("COPPS_PUSH_SUBSCRIBE_LIMIT", 10)
 COPPS_PUSH_SUBSCRIBE_WINDOW = envint("COPPS_PUSH_SUBSCRIBE_WINDOW", 3600)
+# Browsers' push services: when they refuse our VAPID token, the key pair is bad (the channel is
+# disabled); a refusal from any other endpoint only fails that citizen's copy.
+COPPS_PUSH_SERVICES = envlist(
+    "COPPS_PUSH_SERVICES",
+    "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,"
+    "api.push.apple.com,wns2-par02p.notify.windows.com,notify.windows.com",
+)
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
 

@@ -289,10 +289,26 @@ def test_the_sweeper_spares_a_slow_worker_that_is_still_alive(live, monkeypatch)
     d = live.deliveries.get()
     assert deliveries.claim(d)
     later = timezone.now() + timedelta(minutes=10)
-    Heartbeat.objects.create(worker_id="worker-a", started_at=timezone.now(), seen_at=later)
+    Heartbeat.objects.create(worker_id="worker-a", started_at=timezone.now(), alive_at=later)
+    monkeypatch.setattr(deliveries, "WORKER_ID", "worker-b")  # another worker sweeps
     assert deliveries.sweep(later) == 0  # alive: still in its call, maybe waiting for a lock
-    Heartbeat.objects.filter(worker_id="worker-a").update(seen_at=timezone.now())
-    assert deliveries.sweep(later) == 1  # its heartbeat went stale: it died
+    Heartbeat.objects.filter(worker_id="worker-a").update(
+        alive_at=timezone.now(), seen_at=timezone.now()
+    )
+    assert deliveries.sweep(later) == 1  # it stopped saying it is alive: it died
+
+
+def test_a_row_a_live_worker_left_behind_itself_is_swept(live, monkeypatch):
+    """An error after the claim (the database locked while recording) orphans the row, though
+    its worker lives on: the worker's own sweep takes it."""
+    from copps.worker.models import Heartbeat
+
+    monkeypatch.setattr(deliveries, "WORKER_ID", "worker-a")
+    d = live.deliveries.get()
+    assert deliveries.claim(d)
+    later = timezone.now() + timedelta(minutes=10)
+    Heartbeat.objects.create(worker_id="worker-a", started_at=timezone.now(), alive_at=later)
+    assert deliveries.sweep(later) == 1
 
 
 def test_a_scheduled_message_taken_back_before_its_time_sends_nothing(
@@ -324,3 +340,48 @@ def test_a_post_url_from_a_hostile_answer_is_kept_only_if_it_is_http(live):
         run()
     d = live.deliveries.get()
     assert d.state == "sent" and d.url == ""
+
+
+def test_reconcile_never_moves_a_row_someone_else_is_sending(live, monkeypatch):
+    monkeypatch.setattr(WebhookAdapter, "idempotent", False)
+    monkeypatch.setattr(WebhookAdapter, "can_find", True)
+    sandbox.inject("webhook", "timeout")
+    run()
+    d = live.deliveries.get()
+    assert d.state == "unknown"
+
+    def slow_find(self, delivery):
+        # Meanwhile a person sends it again and a worker claims it.
+        Delivery.objects.filter(pk=delivery.pk).update(state="sending")
+        return None
+
+    monkeypatch.setattr(WebhookAdapter, "find", slow_find)
+    deliveries.reconcile(timezone.now() + timedelta(minutes=5))
+    assert Delivery.objects.get(pk=d.pk).state == "sending"  # not pushed back to pending
+
+
+def test_a_post_unknown_when_retracted_is_not_sent_again(live, editor, monkeypatch):
+    monkeypatch.setattr(WebhookAdapter, "idempotent", False)
+    monkeypatch.setattr(WebhookAdapter, "can_find", True)
+    monkeypatch.setattr(WebhookAdapter, "find", lambda self, delivery: None)
+    sandbox.inject("webhook", "timeout")
+    run()
+    SandboxPost.objects.all().delete()  # it did not arrive after all
+    actions.retract_message(live, by=editor, reason="wrong street")
+    deliveries.reconcile(timezone.now() + timedelta(minutes=5))
+    run(3, now=timezone.now() + timedelta(hours=1))
+    assert live.deliveries.get(operation="post").state == "cancelled"
+    assert not posts().exists()
+
+
+def test_one_row_that_cannot_be_processed_does_not_stop_the_others(
+    make_message, communicator, editor, hook, make_channel
+):
+    broken = make_channel("webhook", slug="broken")
+    for i in range(2):
+        m = make_message(communicator, title=f"Bericht {i}")
+        actions.submit_message(m, by=communicator)
+        actions.approve_message(m, by=editor)
+    Channel.objects.filter(pk=broken.pk).update(kind="no-such-kind")
+    run()
+    assert Delivery.objects.filter(channel=hook, state="sent").count() == 2

@@ -219,12 +219,20 @@ def _safe_url(url: str) -> str:
     return url[:500] if urlsplit(url).scheme in ("http", "https") else ""
 
 
-def _succeed(delivery: Delivery, outcome: Outcome, *, by: str = "worker", detail: str = "") -> None:
+def _succeed(
+    delivery: Delivery,
+    outcome: Outcome,
+    *,
+    by: str = "worker",
+    detail: str = "",
+    only_from: set[str] | None = None,
+) -> None:
     now = timezone.now()
     _move(
         delivery,
         "succeed",
         by=by,
+        only_from=only_from,
         detail=detail or "sent",
         external_id=(outcome.external_id or "")[:300],
         url=_safe_url(outcome.url),
@@ -238,7 +246,10 @@ def _succeed(delivery: Delivery, outcome: Outcome, *, by: str = "worker", detail
 def _fail(delivery: Delivery, err: ChannelError, adapter) -> None:
     now = timezone.now()
     message = str(err)[:2000]
-    if err.maybe_sent and not adapter.idempotent:
+    if err.maybe_sent and (
+        not adapter.idempotent or delivery.attempts >= settings.COPPS_DELIVERY_MAX_ATTEMPTS
+    ):
+        # Without idempotency, or out of attempts: it may be out there; a person decides.
         _move(delivery, "lose_track", detail=message, last_error=message)
         return
     permanent = err.permanent or delivery.attempts >= settings.COPPS_DELIVERY_MAX_ATTEMPTS
@@ -408,6 +419,25 @@ def process(delivery: Delivery, now=None) -> str:
         waiting = _wait_for_target(delivery)
         if waiting:
             return delivery.state
+    elif delivery.state in (S.PENDING, S.FAILED) and _removal_planned(delivery):
+        # Withdrawn while it was being sent and failed: it must not go out now.
+        _move(
+            delivery, "cancel", detail="the message was withdrawn", only_from={S.PENDING, S.FAILED}
+        )
+        return delivery.state
+    target = delivery.target
+    if delivery.operation != Operation.POST and target is not None and not target.external_id:
+        # Nobody knows the post's id (a person marked it sent without one): never pretend to
+        # have changed or removed it.
+        if claim(delivery, now):
+            _fail(
+                delivery,
+                ChannelError(
+                    "the post's id is not known: change or remove it by hand", permanent=True
+                ),
+                channel.adapter,
+            )
+        return delivery.state
     adapter = channel.adapter
     if not adapter.subscribers and not _take_slot(channel, adapter, timezone.now()):
         return delivery.state
@@ -416,7 +446,6 @@ def process(delivery: Delivery, now=None) -> str:
     if adapter.subscribers:
         expand(delivery, adapter)
         return delivery.state
-    target = delivery.target
     try:
         if delivery.operation == Operation.POST or target is None:
             outcome = adapter.post(delivery)
@@ -465,7 +494,13 @@ def deliver_due(now=None, *, limit_seconds: float = 20.0) -> int:
         if delivery is None:
             continue
         before = delivery.attempts
-        process(delivery, now or timezone.now())
+        try:
+            process(delivery, now or timezone.now())
+        except (
+            Exception
+        ):  # one broken row (a removed adapter, a bad payload) must not stop the rest
+            logger.exception("delivery %s could not be processed", pk)
+            continue
         tried += delivery.attempts != before
     return tried
 
@@ -526,7 +561,7 @@ def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
     On PostgreSQL concurrent workers skip each other's locked rows and take different batches;
     everywhere the conditional UPDATE tagged with a one-off token decides who got which row.
     """
-    token = uuid.uuid4().hex
+    token = f"{WORKER_ID}|{uuid.uuid4().hex}"[-100:]
     with transaction.atomic():
         candidates = (
             Recipient.objects.filter(
@@ -535,6 +570,7 @@ def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
                 delivery__channel__enabled=True,
             )
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(delivery__followups__operation=Operation.DELETE)  # withdrawn meanwhile
             .exclude(delivery__channel__status=ChannelStatus.DISABLED)
             .exclude(
                 delivery__channel__status=ChannelStatus.PAUSED,
@@ -580,9 +616,16 @@ def deliver_recipients(now=None, *, limit_seconds: float = 20.0, batch: int = 0)
             by_delivery.setdefault(r.delivery_id, []).append(r)
         for group in by_delivery.values():
             channel = group[0].delivery.channel
-            # One adapter per channel for the whole call: secrets decrypted once, and the
-            # adapter may keep its connections (SMTP, HTTP) between batches.
-            adapter = adapters.setdefault(channel.pk, channel.adapter)
+            try:
+                # One adapter per channel for the whole call: secrets decrypted once, and the
+                # adapter may keep its connections (SMTP, HTTP) between batches.
+                adapter = adapters.setdefault(channel.pk, channel.adapter)
+            except Exception:  # a kind no longer installed: its copies wait, the rest go on
+                logger.exception("no adapter for channel %s", channel.pk)
+                Recipient.objects.filter(pk__in=[r.pk for r in group], state=S.SENDING).update(
+                    state=S.PENDING, next_attempt_at=timezone.now() + timedelta(hours=1)
+                )
+                continue
             for start in range(0, len(group), max(1, adapter.batch_size)):
                 sent += _send_group(group[start : start + adapter.batch_size], adapter)
     finish_fanouts()
@@ -682,6 +725,9 @@ def _copy_failure(err: ChannelError, attempts: int, now) -> dict:
     fields: dict = {"last_error": str(err)[:500], "updated_at": now}
     if err.maybe_sent:
         return fields | {"state": S.UNKNOWN}
+    if err.disable_channel:
+        # Bad credentials: the copy waits for an administrator to fix the channel.
+        return fields | {"state": S.PENDING, "next_attempt_at": now + timedelta(hours=1)}
     if err.permanent or attempts >= settings.COPPS_DELIVERY_MAX_ATTEMPTS:
         return fields | {"state": S.FAILED}
     wait = err.retry_after if err.retry_after is not None else backoff(attempts)
@@ -742,15 +788,21 @@ def sweep(now=None) -> int:
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.COPPS_DELIVERY_SENDING_TIMEOUT)
     swept = 0
-    stuck_recipients = Recipient.objects.filter(state=S.SENDING, updated_at__lt=limit)
-    swept += stuck_recipients.update(
-        state=S.UNKNOWN, last_error="the worker stopped while sending", updated_at=now
-    )
     alive = set(
         Heartbeat.objects.filter(
-            seen_at__gte=now - timedelta(seconds=settings.COPPS_WORKER_STALE_SECONDS)
+            Q(alive_at__gte=now - timedelta(seconds=settings.COPPS_WORKER_STALE_SECONDS))
+            | Q(seen_at__gte=now - timedelta(seconds=settings.COPPS_WORKER_STALE_SECONDS))
         ).values_list("worker_id", flat=True)
     )
+    # Our own rows are not being sent by us while we sweep (one thread per worker): orphans.
+    alive.discard(WORKER_ID)
+    stuck_recipients = Recipient.objects.filter(state=S.SENDING, updated_at__lt=limit)
+    for token in set(stuck_recipients.values_list("claim", flat=True)):
+        if token.partition("|")[0] in alive:
+            continue  # a live worker's slow batch: its results are still coming
+        swept += stuck_recipients.filter(claim=token).update(
+            state=S.UNKNOWN, last_error="the worker stopped while sending", updated_at=now
+        )
     for delivery in Delivery.objects.filter(
         state=S.SENDING, sending_since__lt=limit
     ).select_related("channel"):
@@ -774,7 +826,7 @@ def sweep(now=None) -> int:
     return swept
 
 
-def reconcile(now=None) -> int:
+def reconcile(now=None, *, limit_seconds: float = 20.0) -> int:
     """Settle unknown outcomes by reading back the account's recent posts where possible."""
     now = now or timezone.now()
     settled = 0
@@ -783,15 +835,20 @@ def reconcile(now=None) -> int:
         updated_at__lt=now - timedelta(seconds=settings.COPPS_READ_BACK_GRACE),
         recipients_total=0,
     ).select_related("channel")
-    for delivery in unknown[:200]:
-        adapter = delivery.channel.adapter
-        if not adapter.can_find or delivery.operation != Operation.POST:
-            continue
-        if not _channel_ready(delivery.channel, now):
+    started = time.monotonic()
+    failing: set[int] = set()
+    for delivery in unknown.filter(operation=Operation.POST)[:200]:
+        if time.monotonic() - started > limit_seconds:
+            break
+        if delivery.channel_id in failing or not _channel_ready(delivery.channel, now):
             continue
         try:
+            adapter = delivery.channel.adapter
+            if not adapter.can_find:
+                continue
             found = adapter.find(delivery)
         except ChannelError as err:
+            failing.add(delivery.channel_id)  # one hung service must not hold the round
             Delivery.objects.filter(pk=delivery.pk).update(
                 last_error=f"read-back failed: {err}"[:2000], updated_at=now
             )
@@ -799,12 +856,30 @@ def reconcile(now=None) -> int:
         except Exception:
             logger.exception("read-back of delivery %s failed", delivery.pk)
             continue
+        # Only from "unknown": a person or another worker may have moved it meanwhile.
         if found is not None:
-            _succeed(delivery, found, detail="read back: the post is there")
+            _succeed(delivery, found, detail="read back: the post is there", only_from={S.UNKNOWN})
+        elif _removal_planned(delivery):
+            _move(
+                delivery,
+                "cancel",
+                detail="read back: not there, and the message was withdrawn: not sent again",
+                only_from={S.UNKNOWN},
+            )
         else:
-            _move(delivery, "retry", detail="read back: the post is not there; sending again")
+            _move(
+                delivery,
+                "retry",
+                detail="read back: the post is not there; sending again",
+                only_from={S.UNKNOWN},
+            )
         settled += 1
     return settled
+
+
+def _removal_planned(post: Delivery) -> bool:
+    """A retraction planned the deletion of this post: it must never be (re)sent."""
+    return Delivery.objects.filter(target=post, operation=Operation.DELETE).exists()
 
 
 # A person resolves an unknown outcome -----------------------------------------------------

@@ -243,8 +243,8 @@ class Recipient(models.Model):
     report = models.CharField(max_length=20, blank=True)
     # A copy that failed in a way worth retrying waits until then (backoff, Retry-After).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # The one-off token of the batch that claimed it (which worker got which copies).
-    claim = models.CharField(max_length=32, blank=True)
+    # "<worker id>|<one-off token>" of the batch that claimed it (which worker got which copies).
+    claim = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

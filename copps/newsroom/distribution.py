@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from copps.channels import deliveries, registry
-from copps.channels.models import Channel, ChannelStatus, Delivery
+from copps.channels.models import Channel, ChannelStatus, Delivery, Recipient
 from copps.channels.states import DeliveryState, Operation
 
 from . import renditions
@@ -95,7 +95,8 @@ def payload_for(message: Message, channel: Channel, language: str, *, note: str 
         "body_html": version.body_html,
         "link": message.permalink(language),
         "short_link": message.short_link(),
-        "kind": message.kind,
+        # A correction concerns everyone who got the original, whatever topics they chose.
+        "kind": "correction" if note else message.kind,
         "area": area.slug if area else "",
         "postcodes": list(getattr(area, "postcodes", None) or []),
         "language": language,
@@ -189,6 +190,10 @@ def on_correct(message: Message, *, languages: list[str], revision: int, note: s
 def on_retract(message: Message, *, by: str, reason: str) -> None:
     """Cancel what has not gone out; delete what has, where the channel can; record the rest."""
     everything = Delivery.objects.filter(message=message).select_related("channel")
+    # Copies of a newsletter or SMS alert still waiting to go out are stopped too.
+    Recipient.objects.filter(delivery__message=message, state=S.PENDING).update(
+        state=S.CANCELLED, last_error="message withdrawn"
+    )
     deliveries.cancel(
         everything.filter(state__in=[S.PENDING, S.FAILED]).exclude(operation=Operation.DELETE),
         by=by,

@@ -35,10 +35,11 @@ def _jobs():
     return {
         "published": publish_due,
         "expired": expire_due,
-        "swept": deliveries.sweep,
-        "delivered": deliveries.deliver_due,
-        "recipients_sent": deliveries.deliver_recipients,
-        "reconciled": deliveries.reconcile,
+        # These read the clock themselves: the tick's moment is stale by the time they run.
+        "swept": lambda now: deliveries.sweep(),
+        "delivered": lambda now: deliveries.deliver_due(),
+        "recipients_sent": lambda now: deliveries.deliver_recipients(),
+        "reconciled": lambda now: deliveries.reconcile(),
         "login_failures_deleted": delete_old_login_failures,
         "subscriptions_expired": delete_stale_subscriptions,
     }

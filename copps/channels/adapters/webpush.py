@@ -433,20 +433,18 @@ class WebPushAdapter(Adapter):
             from ..push import forget_gone_subscription
 
             forget_gone_subscription(subscription, status=status)
-        if rejected and not accepted:
-            # Nobody accepted our token: the key pair is bad, not one endpoint. (When another
-            # push service accepted it, the rejecting endpoint is the odd one out — perhaps a
-            # hostile one — and only its copy fails.)
-            from ..deliveries import disable_channel
-
+        hosts = {urlsplit(jobs[pk][0].subscription.push_endpoint).hostname for pk in rejected}
+        known = set(getattr(settings, "COPPS_PUSH_SERVICES", ())) & hosts
+        if not accepted and len(rejected) >= 2 and (known or len(hosts) >= 2):
+            # Nobody accepted our token, and browsers' own push services (or several services)
+            # refused it: the key pair is bad. A hostile endpoint, even alone in a batch, only
+            # fails its own copy. The engine disables the channel.
             for pk in rejected:
-                results[pk].disable_channel = True
-            # The engine acts on disable_channel only for a raised batch error (which would also
-            # mark accepted copies failed), not on per-copy results: disable it here.
-            disable_channel(
-                self.channel,
-                reason=f"push service rejected the VAPID credentials: {results[rejected[0]]}",
-            )
+                results[pk] = ChannelError(
+                    f"push service rejected the VAPID credentials: {results[pk]}",
+                    permanent=True,
+                    disable_channel=True,
+                )
         return results
 
     def _classify(self, response) -> Any:

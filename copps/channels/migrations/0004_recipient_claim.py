@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='recipient',
             name='claim',
-            field=models.CharField(blank=True, max_length=32),
+            field=models.CharField(blank=True, max_length=100),
         ),
     ]

@@ -19,6 +19,7 @@ logger = logging.getLogger("copps.worker")
 
 # Heartbeats of workers that died without saying goodbye (kill -9, power cut) are cleared later.
 FORGET_DEAD_WORKERS_AFTER = timedelta(days=1)
+ALIVE_EVERY_SECONDS = 5
 
 
 class Command(BaseCommand):
@@ -48,10 +49,12 @@ class Command(BaseCommand):
         restore = self._install_signal_handlers(worker_id)
         Heartbeat.objects.filter(seen_at__lt=timezone.now() - FORGET_DEAD_WORKERS_AFTER).delete()
         Heartbeat.objects.update_or_create(
-            worker_id=worker_id, defaults={"started_at": timezone.now()}
+            worker_id=worker_id, defaults={"started_at": timezone.now(), "alive_at": timezone.now()}
         )
         logger.info("worker %s started", worker_id)
         done = 0
+        alive = threading.Event()
+        threading.Thread(target=self._keep_alive, args=(worker_id, alive), daemon=True).start()
         try:
             while self.running:
                 close_old_connections()
@@ -64,11 +67,23 @@ class Command(BaseCommand):
                     break
                 time.sleep(settings.COPPS_WORKER_TICK_SECONDS)
         finally:
+            alive.set()
             restore()
         if rounds != 1:
             # A long-running worker says goodbye; a cron-style single round leaves its heartbeat,
             # so /healthz stays green as long as the rounds keep coming.
             Heartbeat.objects.filter(worker_id=worker_id).delete()
+
+    @staticmethod
+    def _keep_alive(worker_id: str, stop: threading.Event) -> None:
+        """Say "still alive" every few seconds, whatever the rounds are doing (see alive_at)."""
+        while not stop.wait(ALIVE_EVERY_SECONDS):
+            try:
+                Heartbeat.objects.filter(worker_id=worker_id).update(alive_at=timezone.now())
+            except Exception:  # the database busy for a moment: next time
+                logger.debug("alive signal failed", exc_info=True)
+            finally:
+                close_old_connections()
 
     def run_round(self, worker_id: str) -> bool:
         """One round: the periodic jobs, then queued tasks. False when the round failed.
