@@ -106,3 +106,30 @@ def test_redirects_are_followed_only_when_asked_and_each_hop_is_checked():
         assert http.request("GET", "https://a.example.org/").status_code == 302
         with pytest.raises(http.Refused):
             http.request("GET", "https://a.example.org/", follow_redirects=True)
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host():
+    seen = []
+
+    def redirect(request):
+        seen.append((request.url.host, request.headers.get("authorization")))
+        if request.url.host == "a.example.org":
+            return httpx.Response(302, headers={"Location": "https://b.example.org/x"})
+        return httpx.Response(200)
+
+    with http.fake(redirect):
+        http.request(
+            "GET",
+            "https://a.example.org/",
+            headers={"Authorization": "Bearer t"},
+            follow_redirects=True,
+        )
+    assert seen == [("a.example.org", "Bearer t"), ("b.example.org", None)]
+
+
+def test_a_garbled_redirect_is_refused_not_a_crash():
+    def redirect(request):
+        return httpx.Response(302, headers={"Location": "http://[::1"})
+
+    with http.fake(redirect), pytest.raises(http.HttpError):
+        http.request("GET", "https://a.example.org/", follow_redirects=True)

@@ -216,8 +216,8 @@ def request(
                 raw.close()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise NotSent(f"{host}: {exc.__class__.__name__}: {exc}") from None
-        except httpx.UnsupportedProtocol as exc:
-            raise Refused(str(exc)) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+            raise Refused(str(exc)) from None  # nothing was sent
         except httpx.HTTPError as exc:  # read/write timeouts, protocol errors after sending
             raise NoAnswer(f"{host}: {exc.__class__.__name__}: {exc}") from None
         finally:
@@ -235,6 +235,20 @@ def request(
         )
         if not (follow_redirects and response.is_redirect and "location" in response.headers):
             return response
-        url = str(httpx.URL(url).join(response.headers["location"]))
-        method = "GET" if response.status_code == 303 else method
+        try:
+            next_url = str(httpx.URL(url).join(response.headers["location"]))
+        except httpx.InvalidURL as exc:
+            raise Refused(f"bad redirect: {exc}") from None
+        if urlsplit(next_url).hostname != urlsplit(url).hostname:
+            # Credentials are for the host they were meant for.
+            kwargs["headers"] = {
+                k: v
+                for k, v in kwargs["headers"].items()
+                if k.lower() not in ("authorization", "cookie")
+            }
+        if response.status_code == 303:
+            method = "GET"
+            for field in ("content", "data", "json", "files"):
+                kwargs.pop(field, None)
+        url = next_url
     raise Refused(f"more than {MAX_REDIRECTS} redirects")
