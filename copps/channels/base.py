@@ -26,7 +26,7 @@ How to add a channel
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 class Outcome:
     external_id: str
     url: str = ""
-    # Recipient-level results of a batch (subscriber channels): recipient id -> external id.
-    recipients: dict[int, str] = field(default_factory=dict)
 
 
 class ChannelError(Exception):

@@ -47,7 +47,7 @@ from .models import (
     Subscription,
     SubscriptionState,
 )
-from .states import FINAL_STATES, TRANSITIONS, DeliveryState, Operation
+from .states import TRANSITIONS, DeliveryState, Operation
 
 logger = logging.getLogger("copps.channels")
 S = DeliveryState
@@ -942,7 +942,3 @@ def give_up(delivery: Delivery, *, by, reason: str = "") -> bool:
         )
         audit.record(actor=by, action="delivery.cancel", obj=delivery, reason=reason)
     return moved
-
-
-def is_final(delivery: Delivery) -> bool:
-    return delivery.state in FINAL_STATES or (delivery.state == S.FAILED and delivery.permanent)

@@ -47,5 +47,3 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 # Nothing more will happen to a delivery in these states (a permanent failure too).
 FINAL_STATES = frozenset({S.SENT, S.CANCELLED})
-# States a person is asked to look at.
-ATTENTION_STATES = frozenset({S.UNKNOWN})

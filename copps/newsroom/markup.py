@@ -1,8 +1,9 @@
 """Markdown in, safe HTML out: the one place message text becomes HTML.
 
-Raw HTML in the Markdown is allowed through ``nh3`` only as far as the tags below: scripts,
-styles, frames, images and event handler attributes are removed, links keep only http(s),
-mailto and tel addresses and always get ``rel="noopener noreferrer nofollow"``.
+Raw HTML in the Markdown is allowed through ``nh3`` only as far as the allowlist of
+``copps.lib.sanitise``: scripts, styles, frames, images and event handler attributes are removed,
+links keep only http(s), mailto and tel addresses and always get
+``rel="noopener noreferrer nofollow"``.
 """
 
 import html
@@ -10,33 +11,8 @@ import re
 import threading
 
 import markdown
-import nh3
 
-ALLOWED_TAGS = {
-    "p",
-    "br",
-    "strong",
-    "em",
-    "a",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "h2",
-    "h3",
-    "h4",
-    "code",
-    "pre",
-    "hr",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
-
+from copps.lib import sanitise
 
 _local = threading.local()
 
@@ -57,13 +33,7 @@ def render_markdown(text: str) -> str:
     except Exception:
         _local.md = None  # never reuse an instance left half-way through a text
         raise
-    return nh3.clean(
-        raw,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto", "tel"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    return sanitise.clean(raw, link_rel="noopener noreferrer nofollow")
 
 
 _TAG = re.compile(r"<[^>]+>")
