@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "copps.audit",
     "copps.channels",
     "copps.newsroom",
+    "copps.federation",
     "copps.public",
     "copps.worker",
     "copps.console",
@@ -307,6 +308,23 @@ COPPS_PUSH_SERVICES = envlist(
 )
 # Circuit breaker: this many failures in a row pause a channel (and alert administrators).
 COPPS_CHANNEL_FAILURE_THRESHOLD = envint("COPPS_CHANNEL_FAILURE_THRESHOLD", 5)
+
+# Fediverse (copps' own ActivityPub accounts), docs/channels/fediverse.md.
+# Incoming: a signed request's Date (or created) must be within this many seconds of our clock.
+COPPS_AP_SIGNATURE_WINDOW = envint("COPPS_AP_SIGNATURE_WINDOW", 300)
+COPPS_AP_MAX_BODY_BYTES = envint("COPPS_AP_MAX_BODY_BYTES", 256 * 1024)
+COPPS_AP_MAX_DEPTH = envint("COPPS_AP_MAX_DEPTH", 20)
+# Remote actors (and their keys) are fetched again after this many seconds.
+COPPS_AP_KEY_CACHE_SECONDS = envint("COPPS_AP_KEY_CACHE_SECONDS", 86400)
+# Outgoing: attempts per inbox (backoff doubling from 30 s, capped by COPPS_DELIVERY_BACKOFF_CAP:
+# 12 attempts span about seven hours), parallel requests per worker, per-server breaker.
+COPPS_AP_DELIVERY_ATTEMPTS = envint("COPPS_AP_DELIVERY_ATTEMPTS", 12)
+COPPS_AP_THREADS = envint("COPPS_AP_THREADS", 16)
+COPPS_AP_SERVER_FAILURE_THRESHOLD = envint("COPPS_AP_SERVER_FAILURE_THRESHOLD", 5)
+COPPS_AP_DEAD_SERVER_DAYS = envint("COPPS_AP_DEAD_SERVER_DAYS", 7)
+# Retention: processed activity ids (redelivery detection); moderated replies and mentions.
+COPPS_AP_SEEN_DAYS = envint("COPPS_AP_SEEN_DAYS", 14)
+COPPS_AP_ITEM_RETENTION_DAYS = envint("COPPS_AP_ITEM_RETENTION_DAYS", 180)
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("channels/sms/", include("copps.channels.sms_urls")),
     path("push/", include("copps.channels.push_urls")),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
+    path("", include("copps.federation.urls")),
     path("console/", include("copps.console.urls")),
     *api_urls,
     path("", public_views.root, name="root"),

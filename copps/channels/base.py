@@ -162,6 +162,13 @@ class Adapter:
     rate_burst: ClassVar[int] = 5
     # Where the demo's imitation of the service answers (sandbox accounts).
     sandbox_base: ClassVar[str] = ""
+    # One post carries every language version (the fediverse's contentMap): planned once per
+    # message, whatever the channel's own language.
+    multilingual: ClassVar[bool] = False
+    # Failures count towards the channel's circuit breaker. False for a fan-out to many
+    # independent servers (the fediverse), where one dead server must not pause the rest: the
+    # adapter keeps a breaker per server instead.
+    channel_breaker: ClassVar[bool] = True
 
     def __init__(self, channel: Channel):
         self.channel = channel
@@ -266,6 +273,39 @@ class Adapter:
         """SMS channels: one transactional text (a confirmation code, a reply), outside any
         delivery. ``reference`` is our client reference; returns the gateway's message id."""
         raise NotImplementedError
+
+    # Distribution hooks (called by ``newsroom.distribution``; the defaults suit most kinds) ---
+
+    def accepts(self, message: Any) -> bool:
+        """Whether this account publishes ``message`` at all (an area's account: only messages
+        about its area). Formats, languages and audiences are checked by the caller."""
+        return True
+
+    def payload_extra(self, message: Any, language: str) -> dict:
+        """What this kind adds to a delivery's frozen payload (the fediverse: its JSON object)."""
+        return {}
+
+    def fanout(self, delivery: Delivery) -> list[Recipient]:
+        """Subscriber channels: the (unsaved) copies a delivery fans out to. By default the
+        active subscriptions of ``medium`` matching the delivery's language, kind and area."""
+        from .deliveries import matching_subscriptions
+        from .models import Recipient
+
+        payload = delivery.payload
+        return [
+            Recipient(delivery_id=delivery.pk, subscription_id=pk)
+            for pk in matching_subscriptions(
+                self.medium,
+                delivery.language,
+                payload.get("kind", ""),
+                payload.get("postcodes", []),
+            )
+        ]
+
+    def max_attempts(self) -> int:
+        from django.conf import settings
+
+        return int(settings.COPPS_DELIVERY_MAX_ATTEMPTS)
 
     def preview(self, delivery: Delivery) -> dict:
         """How the post looks (the console's sandbox view): {"text", "title", ...}."""

@@ -267,7 +267,7 @@ def _fail(delivery: Delivery, err: ChannelError, adapter) -> None:
     )
     if err.disable_channel:
         disable_channel(delivery.channel, reason=message)
-    elif not err.permanent:
+    elif not err.permanent and adapter.channel_breaker:
         _channel_failed(delivery.channel_id, now, message)
 
 
@@ -525,33 +525,22 @@ def matching_subscriptions(medium: str, language: str, kind: str, postcodes: lis
 
 
 def expand(delivery: Delivery, adapter) -> int:
-    """Create the recipients of a claimed subscriber delivery (idempotent), then let
-    ``deliver_recipients`` send them. Returns the number of recipients."""
-    payload = delivery.payload
-    ids = list(
-        matching_subscriptions(
-            adapter.medium,
-            delivery.language,
-            payload.get("kind", ""),
-            payload.get("postcodes", []),
-        )
-    )
+    """Create the copies of a claimed fan-out delivery (idempotent: a copy exists once), then
+    let ``deliver_recipients`` send them. Returns the number of copies."""
+    copies = adapter.fanout(delivery)
     now = timezone.now()
-    for start in range(0, len(ids), 5000):
-        Recipient.objects.bulk_create(
-            [
-                Recipient(delivery_id=delivery.pk, subscription_id=pk, updated_at=now)
-                for pk in ids[start : start + 5000]
-            ],
-            ignore_conflicts=True,
-        )
+    for copy in copies:
+        copy.delivery_id = delivery.pk
+        copy.updated_at = now
+    for start in range(0, len(copies), 5000):
+        Recipient.objects.bulk_create(copies[start : start + 5000], ignore_conflicts=True)
     total = Recipient.objects.filter(delivery=delivery).count()
     Delivery.objects.filter(pk=delivery.pk).update(
         recipients_total=total, sending_since=timezone.now()
     )
     delivery.recipients_total = total
     if total == 0:
-        _succeed(delivery, Outcome(""), detail="no matching subscribers")
+        _succeed(delivery, Outcome(delivery.external_id), detail="no matching recipients")
     return total
 
 
@@ -641,8 +630,8 @@ def _send_group(group: list[Recipient], adapter=None) -> int:
     delivery = group[0].delivery
     adapter = adapter or delivery.channel.adapter
     now = timezone.now()
-    gone = [r.pk for r in group if r.subscription is None]
-    live = [r for r in group if r.subscription is not None]
+    gone = [r.pk for r in group if r.subscription is None and not r.inbox]
+    live = [r for r in group if r.subscription is not None or r.inbox]
     mine = Recipient.objects.filter(state=S.SENDING)
     if gone:
         mine.filter(pk__in=gone).update(
@@ -656,12 +645,12 @@ def _send_group(group: list[Recipient], adapter=None) -> int:
         results = {r.pk: err for r in live}
         if err.disable_channel:
             disable_channel(delivery.channel, reason=str(err))
-        elif not err.permanent:
+        elif not err.permanent and adapter.channel_breaker:
             _channel_failed(delivery.channel_id, now, str(err))
     except Exception as exc:
         logger.exception("adapter %s crashed on a batch of delivery %s", adapter.kind, delivery.pk)
         results = {r.pk: ChannelError(f"internal error: {exc!r}", maybe_sent=True) for r in live}
-    _record_copies(live, results, now)
+    _record_copies(live, results, now, adapter)
     if any(isinstance(v, ChannelError) and v.disable_channel for v in results.values()):
         # Only when no copy of the batch got through: one hostile endpoint (a citizen's push
         # subscription answering 401) must not switch the whole channel off.
@@ -679,7 +668,7 @@ def _send_group(group: list[Recipient], adapter=None) -> int:
     return sent
 
 
-def _record_copies(live: list[Recipient], results: dict, now) -> None:
+def _record_copies(live: list[Recipient], results: dict, now, adapter=None) -> None:
     """Write a batch's outcomes in one transaction (one disk sync on SQLite, not one per copy),
     touching only copies still "sending" (a delivery report may have settled one meanwhile)."""
     with transaction.atomic():
@@ -699,7 +688,7 @@ def _record_copies(live: list[Recipient], results: dict, now) -> None:
                 r.updated_at = now
                 changed.append(r)
             elif isinstance(value, ChannelError):
-                for name, field_value in _copy_failure(value, ours[r.pk], now).items():
+                for name, field_value in _copy_failure(value, ours[r.pk], now, adapter).items():
                     setattr(r, name, field_value)
                 changed.append(r)
             else:  # the adapter did not say: we cannot know
@@ -720,15 +709,19 @@ def _record_copies(live: list[Recipient], results: dict, now) -> None:
             )
 
 
-def _copy_failure(err: ChannelError, attempts: int, now) -> dict:
-    """The fields of a copy whose send failed: unknown, failed, or pending with a backoff."""
+def _copy_failure(err: ChannelError, attempts: int, now, adapter=None) -> dict:
+    """The fields of a copy whose send failed: unknown, failed, or pending with a backoff.
+
+    A copy that may have arrived is retried only where the receiver deduplicates (the
+    fediverse: by activity id); elsewhere it becomes unknown."""
     fields: dict = {"last_error": str(err)[:500], "updated_at": now}
-    if err.maybe_sent:
+    limit = adapter.max_attempts() if adapter else settings.COPPS_DELIVERY_MAX_ATTEMPTS
+    if err.maybe_sent and not (adapter and adapter.idempotent and attempts < limit):
         return fields | {"state": S.UNKNOWN}
     if err.disable_channel:
         # Bad credentials: the copy waits for an administrator to fix the channel.
         return fields | {"state": S.PENDING, "next_attempt_at": now + timedelta(hours=1)}
-    if err.permanent or attempts >= settings.COPPS_DELIVERY_MAX_ATTEMPTS:
+    if err.permanent or attempts >= limit:
         return fields | {"state": S.FAILED}
     wait = err.retry_after if err.retry_after is not None else backoff(attempts)
     # A channel being switched off (bad credentials) keeps its copies waiting, not failed.
@@ -771,7 +764,7 @@ def finish_fanouts() -> int:
         if counts[S.UNKNOWN]:
             _move(delivery, "lose_track", detail=summary, last_error=summary)
         elif counts[S.SENT] or not counts[S.FAILED]:
-            _succeed(delivery, Outcome(""), detail=summary)
+            _succeed(delivery, Outcome(delivery.external_id, delivery.url), detail=summary)
             if counts[S.FAILED]:
                 Delivery.objects.filter(pk=pk).update(last_error=summary)
         elif delivery.state == S.SENDING:

@@ -31,6 +31,7 @@ class Kind(models.TextChoices):
     SMS_HTTP = "sms_http", _("SMS (HTTP gateway)")
     WEBPUSH = "webpush", _("Web push")
     WEBHOOK = "webhook", _("Signed webhook")
+    ACTIVITYPUB = "activitypub", _("Fediverse (this website's own account)")
 
 
 class ChannelStatus(models.TextChoices):
@@ -226,13 +227,16 @@ class Subscription(models.Model):
 
 
 class Recipient(models.Model):
-    """One subscriber's copy of a subscriber-channel delivery (e-mail, SMS, push)."""
+    """One copy of a fan-out delivery: to one subscriber (e-mail, SMS, push) or to one fediverse
+    inbox (a follower's, or a server's shared inbox that serves all its followers at once)."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="recipients")
     # SET_NULL: a subscriber who leaves takes their address with them; an unsent copy is cancelled.
     subscription = models.ForeignKey(
         Subscription, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Fediverse: the inbox URL this copy is posted to (empty for subscribers).
+    inbox = models.URLField(max_length=500, blank=True, default="")
     state = models.CharField(
         max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -249,7 +253,12 @@ class Recipient(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["delivery", "subscription"], name="one_copy_each")
+            models.UniqueConstraint(fields=["delivery", "subscription"], name="one_copy_each"),
+            models.UniqueConstraint(
+                fields=["delivery", "inbox"],
+                condition=~Q(inbox=""),
+                name="one_copy_per_inbox",
+            ),
         ]
         indexes = [models.Index(fields=["delivery", "state"])]
 

@@ -41,7 +41,7 @@ def usable_channels() -> list[Channel]:
 
 
 def _serves(channel: Channel, languages: set[str], audience_ids: set[int]) -> bool:
-    if channel.language not in languages:
+    if channel.language not in languages and not channel.adapter.multilingual:
         return False
     own = {a.pk for a in channel.audiences.all()}
     return not (own and audience_ids and not own & audience_ids)
@@ -65,8 +65,21 @@ def targets(message: Message) -> list[Channel]:
     return [
         ch
         for ch in usable_channels()
-        if ch.adapter.rendition in formats and _serves(ch, languages, audience_ids)
+        if ch.adapter.rendition in formats
+        and _serves(ch, languages, audience_ids)
+        and ch.adapter.accepts(message)
     ]
+
+
+def post_language(message: Message, channel: Channel) -> str | None:
+    """The language a channel's post of ``message`` is planned in: the channel's own, or for a
+    multilingual channel (one post with every version) the message's first language."""
+    languages = message.languages
+    if channel.language in languages:
+        return channel.language
+    if channel.adapter.multilingual and languages:
+        return languages[0]
+    return None
 
 
 def payload_for(message: Message, channel: Channel, language: str, *, note: str = "") -> dict:
@@ -115,6 +128,7 @@ def payload_for(message: Message, channel: Channel, language: str, *, note: str 
             "content_type": content_type(message.video.name or ""),
             "caption": message.video_caption,
         }
+    payload.update(channel.adapter.payload_extra(message, language))
     return payload
 
 
@@ -130,15 +144,15 @@ def _correction_word(language: str) -> str:
 def on_publish(message: Message) -> list[Delivery]:
     """Plan one post per (channel, language version); idempotent."""
     planned = []
-    languages = set(message.languages)
     for channel in targets(message):
-        if channel.language in languages:
+        language = post_language(message, channel)
+        if language:
             planned.append(
                 deliveries.plan(
                     message_id=message.pk,
                     channel=channel,
-                    language=channel.language,
-                    payload=payload_for(message, channel, channel.language),
+                    language=language,
+                    payload=payload_for(message, channel, language),
                 )
             )
     return planned
@@ -156,9 +170,12 @@ def on_correct(message: Message, *, languages: list[str], revision: int, note: s
     """After an approved correction: edit each post where the channel allows it, else post a
     correction that links to the updated page; posts not yet tried simply carry the new text."""
     for post in _posts(message):
-        if post.language not in languages or post.payload.get("correction"):
-            continue
         channel = post.channel
+        if post.payload.get("correction"):
+            continue
+        # A multilingual post carries every version: any corrected language changes it.
+        if post.language not in languages and not channel.adapter.multilingual:
+            continue
         if post.state == S.PENDING and deliveries.replan_payload(
             post, payload_for(message, channel, post.language)
         ):

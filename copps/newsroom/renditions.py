@@ -92,6 +92,8 @@ CHANNELS: dict[str, ChannelSpec] = {
     # A push notification shows a title and about two lines of text.
     "push": ChannelSpec("push", _("Web push"), 180, "graphemes"),
     "webhook": ChannelSpec("webhook", _("Webhook"), None, "chars"),
+    # copps' own ActivityPub accounts: the full text (Mastodon and others show remote posts whole).
+    "fediverse": ChannelSpec("fediverse", _("Fediverse (own accounts)"), None, "chars"),
 }
 SHORT_CHANNELS = [key for key, spec in CHANNELS.items() if spec.limit]
 

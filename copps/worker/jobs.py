@@ -28,8 +28,15 @@ def delete_stale_subscriptions(now) -> int:
     return job(now)
 
 
+def fediverse_retention(now) -> int:
+    from copps.federation.jobs import retention
+
+    return retention(now)
+
+
 def _jobs():
     from copps.channels import deliveries
+    from copps.federation import outgoing
     from copps.newsroom.actions import expire_due, publish_due
 
     return {
@@ -40,6 +47,8 @@ def _jobs():
         "delivered": lambda now: deliveries.deliver_due(),
         "recipients_sent": lambda now: deliveries.deliver_recipients(),
         "reconciled": lambda now: deliveries.reconcile(),
+        "fediverse_sent": lambda now: outgoing.send_due(),
+        "fediverse_expired": fediverse_retention,
         "login_failures_deleted": delete_old_login_failures,
         "subscriptions_expired": delete_stale_subscriptions,
     }

@@ -228,6 +228,7 @@ class Command(BaseCommand):
                 user.save()
                 users[role] = user
             self._channels(audiences)
+            self._fediverse(users, areas)
             self._messages(users, areas, audiences)
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
@@ -273,6 +274,35 @@ class Command(BaseCommand):
                 confirmed_at=now,
             )
 
+    def _fediverse(self, users, areas):
+        """The force's own fediverse accounts: @news for everything, @noord for its area."""
+        from django.conf import settings
+
+        from copps.federation import actions as fediverse
+
+        admin = users[Role.ADMIN]
+        fediverse.create_actor(
+            by=admin,
+            username="news",
+            kind="force",
+            name=settings.FORCE_NAME,
+            summary=(
+                "Nieuws, preventietips en verkeersinformatie van de politiezone.\n\n"
+                "Actualités, conseils de prévention et infos trafic de la zone de police.\n\n"
+                "Noodgeval? Bel 112. / Urgence ? Appelez le 112."
+            ),
+            links=[{"name": "Website", "url": "/"}],
+        )
+        fediverse.create_actor(
+            by=admin,
+            username="noord",
+            kind="area",
+            name=f"{settings.FORCE_NAME} — Noord",
+            summary="Berichten van de wijkpost Noord.",
+            area=areas["noord"],
+            links=[{"name": "Website", "url": "/"}],
+        )
+
     def _messages(self, users, areas, audiences):
         com, ed, officer = users[Role.COMMUNICATOR], users[Role.EDITOR], users[Role.OFFICER]
         admin = users[Role.ADMIN]
@@ -313,7 +343,7 @@ class Command(BaseCommand):
                 ],
                 kind=Kind.NEIGHBOURHOOD,
                 area=areas["noord"],
-                channels=["web", "rss", "mastodon", "x"],
+                channels=["web", "rss", "mastodon", "x", "fediverse"],
             ),
             com,
         )
@@ -363,7 +393,16 @@ class Command(BaseCommand):
                 ],
                 kind=Kind.RECRUITMENT,
                 audiences=["youth"],
-                channels=["web", "rss", "mastodon", "facebook", "linkedin", "telegram", "email"],
+                channels=[
+                    "web",
+                    "rss",
+                    "mastodon",
+                    "facebook",
+                    "linkedin",
+                    "telegram",
+                    "email",
+                    "fediverse",
+                ],
             ),
             com,
         )
@@ -485,7 +524,7 @@ class Command(BaseCommand):
             kind=Kind.NEWS,
             audiences=["press"],
             publish_at=now + timedelta(days=1),
-            channels=["web", "rss", "mastodon", "bluesky"],
+            channels=["web", "rss", "mastodon", "bluesky", "fediverse"],
         )
         actions.submit_message(scheduled, by=com)
         actions.approve_message(scheduled, by=ed)
