@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "copps.public.context_processors.site",
+                "copps.federation.context_processors.fediverse",
             ],
         },
     },
