@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -98,6 +99,12 @@ def _fail(reason: str, message: str) -> SignatureError:
     return SignatureError(message, reason=reason)
 
 
+def _show(value: object) -> str:
+    """A peer-supplied value fit for an error message (and so a log line): short and quoted."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 # --- header access -------------------------------------------------------------------------------
 
 
@@ -113,7 +120,7 @@ def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
             raise _fail("malformed", "header names and values must be text")
         key = name.lower()
         if key in out:
-            raise _fail("malformed", f"header {key!r} given twice")
+            raise _fail("malformed", f"header {_show(key)} given twice")
         out[key] = value
     return out
 
@@ -252,7 +259,7 @@ class _SFParser:
             key = self.key()
             if key in out:
                 # RFC 8941 would keep the last; a repeated label is never legitimate here.
-                raise self.error(f"key {key!r} repeated")
+                raise self.error(f"key {_show(key)} repeated")
             if self.peek() == "=":
                 self.i += 1
                 out[key] = self.inner_list() if self.peek() == "(" else self.item()
@@ -307,7 +314,7 @@ class _SFParser:
                 self.i += 1
             key = self.key()
             if key in params:
-                raise self.error(f"parameter {key!r} repeated")
+                raise self.error(f"parameter {_show(key)} repeated")
             value: BareItem = True
             if self.peek() == "=":
                 self.i += 1
@@ -455,7 +462,9 @@ def _split_url(url: str) -> tuple[str, str, str]:
 # --- signing -------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=32)
 def _rsa_private(private_key_pem: str) -> RSAPrivateKey:
+    # Loading checks the key's consistency (~60 ms for RSA-2048): once per key, not per delivery.
     key = load_pem_private_key(private_key_pem.encode("ascii"), password=None)
     if not isinstance(key, RSAPrivateKey):
         raise ValueError("outgoing signatures need an RSA private key")
@@ -585,7 +594,7 @@ def _cavage_params(value: str) -> dict[str, str]:
             raise _fail("malformed", f"Signature header unreadable at {pos}")
         name = match.group(1).lower()
         if name in params:
-            raise _fail("malformed", f"Signature parameter {name!r} repeated")
+            raise _fail("malformed", f"Signature parameter {_show(name)} repeated")
         quoted = match.group(2)
         params[name] = quoted if quoted is not None else match.group(3)
         pos = match.end()
@@ -627,7 +636,7 @@ def _parse_cavage(
     # Mastodon's default when algorithm is absent: the key decides.
     algorithm = _CAVAGE_ALGORITHMS.get(params.get("algorithm", "hs2019").lower())
     if algorithm is None:
-        raise _fail("algorithm", f"unsupported algorithm {params.get('algorithm')!r}")
+        raise _fail("algorithm", f"unsupported algorithm {_show(params.get('algorithm'))}")
     default_headers = "(created)" if algorithm == "hs2019" else "date"
     covered = params.get("headers", default_headers).lower().split()
     if not covered or len(covered) > MAX_COMPONENTS:
@@ -658,7 +667,7 @@ def _parse_cavage(
         else:
             field_value = _bounded(hdrs, name)
             if field_value is None:
-                raise _fail("headers", f"covered header {name!r} is absent")
+                raise _fail("headers", f"covered header {_show(name)} is absent")
             line_value = field_value.strip()
         lines.append(f"{name}: {line_value}")
 
@@ -748,7 +757,7 @@ def _parse_rfc9421(
     elif isinstance(alg, str) and alg in _RFC9421_ALGORITHMS:
         algorithm = _RFC9421_ALGORITHMS[alg]
     else:
-        raise _fail("algorithm", f"unsupported alg {alg!r}")
+        raise _fail("algorithm", f"unsupported alg {_show(alg)}")
 
     scheme = authority = target_uri = ""
     if url:
@@ -768,12 +777,12 @@ def _parse_rfc9421(
         if not isinstance(name, str) or isinstance(name, _Token):
             raise _fail("malformed", "component identifiers must be strings")
         if item.params:
-            raise _fail("malformed", f"component parameters are not supported ({name!r})")
+            raise _fail("malformed", f"component parameters are not supported ({_show(name)})")
         if name in covered:
-            raise _fail("malformed", f"component {name!r} repeated")
+            raise _fail("malformed", f"component {_show(name)} repeated")
         if name.startswith("@"):
             if name not in _DERIVED:
-                raise _fail("malformed", f"unsupported derived component {name!r}")
+                raise _fail("malformed", f"unsupported derived component {_show(name)}")
             derived = {
                 "@method": method,
                 "@target-uri": target_uri,
@@ -788,10 +797,10 @@ def _parse_rfc9421(
             value = derived
         else:
             if name != name.lower() or not name:
-                raise _fail("malformed", f"field name {name!r} must be lower-case")
+                raise _fail("malformed", f"field name {_show(name)} must be lower-case")
             field_value = _bounded(hdrs, name)
             if field_value is None:
-                raise _fail("headers", f"covered header {name!r} is absent")
+                raise _fail("headers", f"covered header {_show(name)} is absent")
             value = field_value.strip(" \t")
         covered.append(name)
         lines.append(f'"{name}": {value}\n')
