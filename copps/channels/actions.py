@@ -59,8 +59,10 @@ def available_kinds() -> list[tuple[str, str]]:
     kinds = []
     for kind in ADAPTERS:
         try:
-            adapter_class(kind)
+            adapter = adapter_class(kind)
         except ImportError:
+            continue
+        if not adapter.created_in_console:
             continue
         kinds.append((kind, str(labels.get(kind, kind))))
     return kinds

@@ -169,6 +169,9 @@ class Adapter:
     # independent servers (the fediverse), where one dead server must not pause the rest: the
     # adapter keeps a breaker per server instead.
     channel_breaker: ClassVar[bool] = True
+    # Offered under "Add a channel". False for kinds whose channels another part of copps
+    # creates (the fediverse accounts, made under Console -> Fediverse).
+    created_in_console: ClassVar[bool] = True
 
     def __init__(self, channel: Channel):
         self.channel = channel

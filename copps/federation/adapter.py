@@ -38,6 +38,7 @@ class ActivityPubAdapter(Adapter):
     subscribers = True
     multilingual = True
     channel_breaker = False
+    created_in_console = False
     rate_per_minute = 0.0
     batch_size = 50
 
