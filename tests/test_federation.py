@@ -171,3 +171,26 @@ def test_a_reply_lands_in_the_holding_table_and_a_like_is_counted(
     assert signed_post(client, "/inbox", like, alice).status_code == 202
     assert Reaction.objects.count() == 1
     assert Delivery.objects.count() >= 0
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/activity+json",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+        "application/activity+json, application/ld+json",
+    ],
+)
+def test_servers_get_the_actor_as_json_whatever_accept_form_they_use(client, news, accept):
+    response = client.get("/@news", HTTP_ACCEPT=accept)
+    assert response["Content-Type"] == "application/activity+json"
+    assert response.json()["id"] == f"{SITE}/@news"
+
+
+def test_webfinger_answers_activity_json_when_asked_for_it(client, news):
+    response = client.get(
+        "/.well-known/webfinger",
+        {"resource": "acct:news@testserver"},
+        HTTP_ACCEPT="application/activity+json",
+    )
+    assert response["Content-Type"] == "application/activity+json"

@@ -28,21 +28,21 @@ from copps.newsroom.workflow import PUBLIC_STATES, State
 from . import activities, ids, inbox
 from .models import Actor, FollowState
 
-AS_TYPES = [
-    "text/html",
-    "application/activity+json",
-    "application/ld+json",
-    "application/json",
-]
 JRD = "application/jrd+json"
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 OUTBOX_PAGE = 20
 
 
 def wants_json(request: HttpRequest) -> bool:
-    """True when the client prefers ActivityStreams JSON to HTML."""
-    preferred = request.get_preferred_type(AS_TYPES)
-    return preferred is not None and preferred != "text/html"
+    """True when the client asks for ActivityStreams JSON rather than a page. Servers send
+    ``application/activity+json`` or ``application/ld+json; profile="…activitystreams"`` (often
+    with parameters that generic media-type matching trips over); browsers never do."""
+    accept = request.headers.get("Accept", "").lower()
+    if "application/activity+json" in accept or "application/ld+json" in accept:
+        return True
+    if not accept or "text/html" in accept or "*/*" in accept:
+        return False
+    return "application/json" in accept
 
 
 def as_json(data: dict, *, status: int = 200, content_type: str = activities.ACTIVITY_JSON):
@@ -105,10 +105,9 @@ def webfinger(request: HttpRequest) -> HttpResponse:
             }
         )
     # JRD is WebFinger's own type; a client that asks for ActivityStreams JSON gets that label.
-    preferred = request.get_preferred_type([JRD, "application/json", activities.ACTIVITY_JSON])
-    return as_json(
-        data, content_type=preferred if preferred in (activities.ACTIVITY_JSON,) else JRD
-    )
+    accept = request.headers.get("Accept", "").lower()
+    asks_as = activities.ACTIVITY_JSON in accept and "jrd" not in accept
+    return as_json(data, content_type=activities.ACTIVITY_JSON if asks_as else JRD)
 
 
 @require_safe
