@@ -122,7 +122,15 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
     if depth(activity, settings.COPPS_AP_MAX_DEPTH) > settings.COPPS_AP_MAX_DEPTH:
         raise Refusal(400, "too_deep", "the JSON is nested too deeply")
 
-    signer = _verified_signer(parsed)
+    try:
+        signer = _verified_signer(parsed)
+    except Refusal as refusal:
+        if refusal.reason == "key_unavailable" and _self_delete(activity, parsed.key_id):
+            # An account that deleted itself can no longer serve its key: nothing can be
+            # verified, so nothing is done, but a 401 would only make its server retry for days.
+            count("unverifiable_delete")
+            return HttpResponse(status=202)
+        raise
     actor_id = activity.get("actor")
     if isinstance(actor_id, dict):
         actor_id = actor_id.get("id")
@@ -148,7 +156,23 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
             handlers.handle(activity, signer, local_username=username)
         except handlers.Unacceptable as exc:  # leaving the block rolls everything back
             raise Refusal(exc.status, exc.reason, str(exc)) from None
+        except Exception:  # a bug or a shape nobody foresaw: never a 500, never half-stored
+            logger.exception("inbox could not process a %s", str(activity.get("type"))[:40])
+            raise Refusal(422, "unprocessable", "the activity could not be processed") from None
     return HttpResponse(status=202)
+
+
+def _self_delete(activity: dict, key_id: str) -> bool:
+    actor = activity.get("actor")
+    target = activity.get("object")
+    if isinstance(target, dict):
+        target = target.get("id")
+    return (
+        activity.get("type") == "Delete"
+        and isinstance(actor, str)
+        and actor == target
+        and key_id.split("#", 1)[0] == actor
+    )
 
 
 def _verified_signer(parsed: httpsig.ParsedSignature):
