@@ -168,7 +168,8 @@ def note(message, actor: Actor, *, updated: bool = False) -> dict:
     username = actor.username
     versions = message.versions_list()
     primary = message.primary_version() or versions[0]
-    long_release = message.kind == "press" and len(primary.body_text) >= ARTICLE_MIN_CHARS
+    # A press release is a message of kind "news" ("News / press release"; there is no "press").
+    long_release = message.kind == "news" and len(primary.body_text) >= ARTICLE_MIN_CHARS
     content_map, name_map, summary_map = {}, {}, {}
     texts = []
     for v in versions:
