@@ -20,6 +20,7 @@ urlpatterns = [
     path("console/pages/", include("copps.public.console_urls")),
     path("console/channels/", include("copps.channels.console_urls")),
     path("console/outbox/", include("copps.channels.outbox_urls")),
+    path("console/fediverse/", include("copps.federation.console_urls")),
     path("channels/sms/", include("copps.channels.sms_urls")),
     path("push/", include("copps.channels.push_urls")),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),

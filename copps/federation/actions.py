@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -9,7 +11,7 @@ from django.utils import timezone
 from copps.audit import log as audit
 from copps.channels.models import Channel
 
-from . import activities, blocks, keys, outgoing, remote
+from . import activities, blocks, health, keys, outgoing, remote
 from .models import (
     Actor,
     BlockSeverity,
@@ -21,9 +23,11 @@ from .models import (
     ItemState,
     Report,
     ReportState,
+    Server,
 )
 
 PROFILE_FIELDS = (
+    "kind",
     "name",
     "summary",
     "avatar",
@@ -152,15 +156,20 @@ def unblock_domain(block: DomainBlock, *, by) -> None:
 
 def import_blocklist(text: str, *, by) -> tuple[int, list[str]]:
     """Import a block list as government servers publish them: Mastodon's CSV export
-    (``#domain,#severity,...``) or one domain per line. Returns (imported, errors)."""
+    (``#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate``; quoted
+    fields may hold commas) or one domain per line (``#`` and ``//`` start comments).
+    Severity ``noop`` (Mastodon: only media or reports are refused) blocks nothing and is
+    skipped. Returns (imported, errors)."""
     imported, errors = 0, []
-    for number, line in enumerate(text.splitlines()[:10_000], start=1):
-        line = line.strip()
-        if not line or line.startswith("#domain") or line.startswith("//"):
+    lines = text.replace("\x00", "").splitlines()[:10_000]
+    for number, fields in enumerate(csv.reader(lines), start=1):
+        fields = [f.strip() for f in fields]
+        if not fields or not fields[0] or fields[0].startswith(("#", "//")):
             continue
-        fields = [f.strip() for f in line.split(",")]
         domain = fields[0]
         severity = BlockSeverity.SUSPEND
+        if len(fields) > 1 and fields[1] == "noop":
+            continue
         if len(fields) > 1 and fields[1] == "silence":
             severity = BlockSeverity.REJECT_REPLIES
         comment = fields[4] if len(fields) > 4 else ""
@@ -170,6 +179,19 @@ def import_blocklist(text: str, *, by) -> tuple[int, list[str]]:
         except ValueError:
             errors.append(f"line {number}: {domain[:80]!r} is not a domain name")
     return imported, errors
+
+
+@transaction.atomic
+def reset_server(server: Server, *, by) -> None:
+    """Someone says a paused or dead server is worth trying again now: its failure count and
+    pause are cleared, so the next delivery round calls it."""
+    audit.record(
+        actor=by,
+        action="fediverse.server_reset",
+        obj=server,
+        data={"domain": server.domain, "failures": server.consecutive_failures},
+    )
+    health.reset(server.domain)
 
 
 @transaction.atomic
