@@ -31,6 +31,8 @@ from .models import Actor, FollowState
 AS_TYPES = [
     "text/html",
     "application/activity+json",
+    # ActivityPub's own spelling; Django matches a parameter only when offered with it.
+    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
     "application/ld+json",
     "application/json",
 ]
