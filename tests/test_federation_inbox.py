@@ -659,3 +659,112 @@ def test_an_overlong_post_url_is_dropped_not_stored(client, posted, alice):
     link["object"]["url"] = [{"type": "Link", "href": "https://social.example/@alice/2"}]
     assert signed_post(client, "/inbox", link, alice).status_code == 202
     assert InboxItem.objects.get(object_id=f"{alice.id}/statuses/2").url.endswith("/@alice/2")
+
+
+# The two signature schemes -------------------------------------------------------------------
+
+
+def test_an_rfc_9421_signed_follow_is_accepted_and_a_stale_one_refused(client, news, alice):
+    stale = signed_post(
+        client,
+        "/inbox",
+        follow(alice, 1),
+        alice,
+        scheme="rfc9421",
+        now=timezone.now() - timedelta(hours=1),
+    )
+    refused(stale, 401, "signature_date")
+    response = signed_post(client, "/inbox", follow(alice, 2), alice, scheme="rfc9421")
+    assert response.status_code == 202, response.content
+    assert Follower.objects.get().activity_id == f"{alice.id}#follows/2"
+
+
+def test_a_cavage_signature_in_the_authorization_header_is_accepted(client, news, alice):
+    body = json.dumps(follow(alice)).encode()
+    headers = httpsig.sign_request(
+        "POST", f"{SITE}/inbox", body=body, key_id=alice.key_id, private_key_pem=alice.private_pem
+    )
+    headers["Authorization"] = "Signature " + headers.pop("Signature")
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    meta.pop("HTTP_CONTENT_TYPE", None)
+    response = client.post("/inbox", data=body, content_type="application/activity+json", **meta)
+    assert response.status_code == 202, response.content
+
+
+def test_a_body_changed_after_signing_is_a_401(client, news, alice):
+    body = json.dumps(follow(alice)).encode()
+    headers = httpsig.sign_request(
+        "POST", f"{SITE}/inbox", body=body, key_id=alice.key_id, private_key_pem=alice.private_pem
+    )
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    meta.pop("HTTP_CONTENT_TYPE", None)
+    tampered = body.replace(b"follows/1", b"follows/2")
+    response = client.post(
+        "/inbox", data=tampered, content_type="application/activity+json", **meta
+    )
+    refused(response, 401, "signature_digest")
+    assert alice.server.gets == []
+
+
+def test_a_request_signed_for_another_path_is_a_401(client, news, alice):
+    response = signed_post(
+        client, "/inbox", follow(alice), alice, extra={"PATH_INFO": "/@news/inbox"}
+    )
+    refused(response, 401, "signature_bad_signature")
+    assert not Follower.objects.exists()
+
+
+# Key shapes other servers use ------------------------------------------------------------------
+
+
+def _signed_with_key_id(client, user: RemoteUser, key_id: str, activity: dict):
+    body = json.dumps(activity).encode()
+    headers = httpsig.sign_request(
+        "POST", f"{SITE}/inbox", body=body, key_id=key_id, private_key_pem=user.private_pem
+    )
+    meta = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    meta.pop("HTTP_CONTENT_TYPE", None)
+    return client.post("/inbox", data=body, content_type="application/activity+json", **meta)
+
+
+def test_a_key_url_serving_its_owners_stub_is_followed_to_the_owner(client, news, alice):
+    """GoToSocial's shape: the key id is a path of its own whose document is a stub of the
+    actor (with the actor's id); the actor is then fetched from that id."""
+    key_id = f"{alice.id}/main-key"
+    doc = alice.document()
+    doc["publicKey"]["id"] = key_id
+    stub = {k: doc[k] for k in ("@context", "id", "type", "publicKey", "inbox")}
+    alice.server.routes["/users/alice/main-key"] = _answer(200, json=stub)
+    alice.server.routes["/users/alice"] = _answer(200, json=doc)
+    response = _signed_with_key_id(client, alice, key_id, follow(alice))
+    assert response.status_code == 202, response.content
+    assert [r.url.path for r in alice.server.gets] == ["/users/alice/main-key", "/users/alice"]
+    assert RemoteActor.objects.get().key_id == key_id
+
+
+def test_a_separate_key_document_names_its_owner(client, news, alice):
+    key_id = f"{alice.id}/keys/1"
+    key_doc = {
+        "id": key_id,
+        "type": "CryptographicKey",
+        "owner": alice.id,
+        "publicKeyPem": alice.public_pem,
+    }
+    doc = alice.document()
+    doc["publicKey"] = {"id": key_id, "owner": alice.id, "publicKeyPem": alice.public_pem}
+    alice.server.routes["/users/alice/keys/1"] = _answer(200, json=key_doc)
+    alice.server.routes["/users/alice"] = _answer(200, json=doc)
+    response = _signed_with_key_id(client, alice, key_id, follow(alice))
+    assert response.status_code == 202, response.content
+
+
+def test_a_key_document_whose_owner_is_elsewhere_is_a_401(client, news, alice):
+    key_id = f"{alice.id}/keys/1"
+    key_doc = {
+        "id": key_id,
+        "type": "CryptographicKey",
+        "owner": "https://evil.example/alice",
+        "publicKeyPem": alice.public_pem,
+    }
+    alice.server.routes["/users/alice/keys/1"] = _answer(200, json=key_doc)
+    refused(_signed_with_key_id(client, alice, key_id, follow(alice)), 401, "key_unavailable")
