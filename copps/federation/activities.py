@@ -39,6 +39,8 @@ CONTEXT: list[Any] = [AS, SECURITY, EXTENSIONS]
 ACTIVITY_JSON = "application/activity+json"
 # A press release longer than this is published as an Article (title, summary, full text).
 ARTICLE_MIN_CHARS = 1000
+# The kind of press releases: newsroom's Kind.NEWS, "News / press release" (there is no other).
+PRESS_KIND = "news"
 HASHTAG_RE = re.compile(r"(?<![\w&#/=])#([^\W\d_][\w]{0,59})", re.UNICODE)
 TAG_SPLIT_RE = re.compile(r"(<[^>]*>)")
 
@@ -168,8 +170,7 @@ def note(message, actor: Actor, *, updated: bool = False) -> dict:
     username = actor.username
     versions = message.versions_list()
     primary = message.primary_version() or versions[0]
-    # A press release is a message of kind "news" ("News / press release"; there is no "press").
-    long_release = message.kind == "news" and len(primary.body_text) >= ARTICLE_MIN_CHARS
+    long_release = message.kind == PRESS_KIND and len(primary.body_text) >= ARTICLE_MIN_CHARS
     content_map, name_map, summary_map = {}, {}, {}
     texts = []
     for v in versions:

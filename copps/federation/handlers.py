@@ -23,6 +23,7 @@ from .models import (
     FollowState,
     InboxItem,
     ItemKind,
+    ItemState,
     Reaction,
     ReactionKind,
     RemoteActor,
@@ -170,7 +171,10 @@ def _text_fields(obj: dict) -> dict:
     url = obj.get("url")
     if isinstance(url, list):
         url = url[0] if url else ""
-    url = _id(url) if isinstance(url, dict) else url
+    if isinstance(url, dict):  # a Link object (Misskey, PeerTube): its href
+        url = url.get("href") or url.get("id")
+    if not isinstance(url, str) or len(url) > 500:
+        url = ""  # the column holds 500: a longer one would fail the insert on PostgreSQL
     return {
         "content_html": sanitise.clean(
             content[:MAX_CONTENT], link_rel="nofollow noopener noreferrer"
@@ -223,16 +227,19 @@ def on_create(activity: dict, signer: RemoteActor) -> None:
         if following is None:
             return  # not for us
         actor, kind = following.actor, ItemKind.POST
-    InboxItem.objects.update_or_create(
+    if InboxItem.objects.filter(object_id=object_id).exists():
+        # A post is created once (Mastodon's rule too): a second Create must neither replace
+        # text a moderator already approved nor let another account of that server take the
+        # post over. Changes come as an Update, which sends the post back to moderation.
+        return
+    InboxItem.objects.create(
         object_id=object_id,
-        defaults={
-            "kind": kind,
-            "actor": actor,
-            "remote": signer,
-            "message": message,
-            "published": _published(obj.get("published")),
-            **_text_fields(obj),
-        },
+        kind=kind,
+        actor=actor,
+        remote=signer,
+        message=message,
+        published=_published(obj.get("published")),
+        **_text_fields(obj),
     )
 
 
@@ -254,6 +261,10 @@ def on_update(activity: dict, signer: RemoteActor) -> None:
     for name, value in _text_fields(obj).items():
         setattr(item, name, value)
     item.edited_at = timezone.now()
+    if item.state != ItemState.NEW:
+        # What a moderator approved (or rejected) is not what it says now: look again.
+        item.state = ItemState.NEW
+        item.moderated_by, item.moderated_at, item.moderation_reason = "", None, ""
     item.save()
 
 

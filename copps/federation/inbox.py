@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from . import blocks, handlers, httpsig, remote
-from .models import Rejection, SeenActivity
+from .models import Rejection, RemoteActor, SeenActivity
 
 logger = logging.getLogger("copps.federation")
 
@@ -122,18 +122,19 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
     if depth(activity, settings.COPPS_AP_MAX_DEPTH) > settings.COPPS_AP_MAX_DEPTH:
         raise Refusal(400, "too_deep", "the JSON is nested too deeply")
 
-    try:
-        signer = _verified_signer(parsed)
-    except Refusal as refusal:
-        if refusal.reason == "key_unavailable" and _self_delete(activity, parsed.key_id):
-            # An account that deleted itself can no longer serve its key: nothing can be
-            # verified, so nothing is done, but a 401 would only make its server retry for days.
-            count("unverifiable_delete")
-            return HttpResponse(status=202)
-        raise
     actor_id = activity.get("actor")
     if isinstance(actor_id, dict):
         actor_id = actor_id.get("id")
+    if (
+        _deletes_itself(activity, actor_id)
+        and not RemoteActor.objects.filter(uri=actor_id).exists()
+    ):
+        # Servers announce a deleted account to every server they know. One copps never
+        # stored left nothing here to delete, and its key is gone with it: acknowledge
+        # without fetching (as Mastodon does), or its server retries for days.
+        return HttpResponse(status=202)
+
+    signer = _verified_signer(parsed, activity)
     if actor_id != signer.uri:
         raise Refusal(401, "actor_mismatch", "the activity's actor is not the key's owner")
 
@@ -156,28 +157,43 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
             handlers.handle(activity, signer, local_username=username)
         except handlers.Unacceptable as exc:  # leaving the block rolls everything back
             raise Refusal(exc.status, exc.reason, str(exc)) from None
+        except IntegrityError:
+            # An id this server already used for something else (a reaction's id reused once
+            # its first use left SeenActivity): the sender's mistake, not our crash.
+            raise Refusal(409, "conflict", "that id was already used for something else") from None
         except Exception:  # a bug or a shape nobody foresaw: never a 500, never half-stored
             logger.exception("inbox could not process a %s", str(activity.get("type"))[:40])
             raise Refusal(422, "unprocessable", "the activity could not be processed") from None
     return HttpResponse(status=202)
 
 
-def _self_delete(activity: dict, key_id: str) -> bool:
-    actor = activity.get("actor")
+def _deletes_itself(activity: dict, actor_id: object) -> bool:
+    """A Delete of the sending account itself (Mastodon: object == actor)."""
     target = activity.get("object")
     if isinstance(target, dict):
         target = target.get("id")
-    return (
-        activity.get("type") == "Delete"
-        and isinstance(actor, str)
-        and actor == target
-        and key_id.split("#", 1)[0] == actor
-    )
+    return activity.get("type") == "Delete" and isinstance(actor_id, str) and target == actor_id
 
 
-def _verified_signer(parsed: httpsig.ParsedSignature):
+def _gone_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteActor:
+    """The signer's document answers 410: the account was deleted, and its own Delete is
+    signed with a key that can no longer be fetched. The key cached while the account existed
+    (however old) is the only one left to check that Delete with; nothing else is accepted."""
+    cached = RemoteActor.objects.filter(key_id=parsed.key_id).exclude(public_key_pem="").first()
+    if cached is None or not _deletes_itself(activity, cached.uri):
+        raise Refusal(401, "key_unavailable", "the signing key's account is gone")
+    try:
+        httpsig.verify(parsed, cached.public_key_pem)
+    except httpsig.SignatureError as exc:
+        raise Refusal(401, "signature_bad_signature", str(exc)) from None
+    return cached
+
+
+def _verified_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteActor:
     try:
         signer = remote.actor_for_key(parsed.key_id)
+    except remote.Gone:
+        return _gone_signer(parsed, activity)
     except remote.RemoteError as exc:
         raise Refusal(
             401, "key_unavailable", f"the signing key could not be fetched: {exc}"

@@ -71,6 +71,12 @@ def send_due(now=None, *, limit_seconds: float = 20.0) -> int:
         ):
             continue  # another worker took it
         row.refresh_from_db()
+        if blocks.suspended(blocks.domain_of(row.inbox)):
+            # Suspended after it was queued: no contact at all, not even this Accept.
+            Outgoing.objects.filter(pk=row.pk).update(
+                state=OutgoingState.FAILED, next_attempt_at=None, last_error="server suspended"
+            )
+            continue
         if row.actor_id not in pems:
             pems[row.actor_id] = keys.private_pem(row.actor)
         body = json.dumps(row.activity).encode()

@@ -28,6 +28,10 @@ class RemoteError(Exception):
     """The remote document could not be fetched or is not what it claims to be."""
 
 
+class Gone(RemoteError):
+    """The remote server says the document was deleted (HTTP 410)."""
+
+
 def _signer() -> Actor | None:
     return (
         Actor.objects.filter(enabled=True, kind=ActorKind.FORCE).order_by("pk").first()
@@ -64,7 +68,7 @@ def fetch_json(url: str) -> dict:
     except http.HttpError as exc:
         raise RemoteError(f"{url}: {exc}") from None
     if response.status_code == 410:
-        raise RemoteError(f"{url}: gone")
+        raise Gone(f"{url}: gone")
     if response.status_code != 200:
         raise RemoteError(f"{url}: HTTP {response.status_code}")
     try:
@@ -81,8 +85,20 @@ def _str(value: Any, limit: int = 500) -> str:
 
 
 def _url(value: Any) -> str:
-    value = _str(value)
-    return value if urlsplit(value).scheme in ("http", "https") and len(value) <= 500 else ""
+    """``value`` if it is a plain http(s) URL of at most 500 characters, else "". Refused: a
+    longer one (never silently cut to another URL), one that does not parse (``https://[x``
+    would raise), and one with user information (``user:pass@host``: an id names its server
+    one way only, and nothing fetched may carry credentials a remote party chose)."""
+    if not isinstance(value, str) or len(value) > 500:
+        return ""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return ""
+    return value
 
 
 def _same_origin(a: str, b: str) -> bool:
@@ -147,8 +163,26 @@ def get_actor(uri: str, *, refresh: bool = False) -> RemoteActor:
             seconds=settings.COPPS_AP_KEY_CACHE_SECONDS
         ):
             return cached
-    doc = fetch_json(uri)
-    return store(doc, fetched_from=uri)
+    doc, doc_id = _fetch_actor(uri)
+    return store(doc, fetched_from=doc_id)
+
+
+def _fetch_actor(url: str, doc: dict | None = None) -> tuple[dict, str]:
+    """(document, id) of the actor at ``url`` (``doc``: already fetched from there): the
+    document's id must be where it was fetched from. One naming another id on the same server
+    (a key URL that serves its owner, as GoToSocial's do) is fetched again from that id, so
+    that what an uploaded file or an open redirect on a server serves can never speak for one
+    of its accounts."""
+    doc = fetch_json(url) if doc is None else doc
+    doc_id = _url(doc.get("id"))
+    if doc_id == url:
+        return doc, url
+    if not doc_id or not _same_origin(doc_id, url):
+        raise RemoteError("the actor's id does not match where it was fetched from")
+    doc = fetch_json(doc_id)
+    if doc.get("id") != doc_id:
+        raise RemoteError("the actor's id does not match where it was fetched from")
+    return doc, doc_id
 
 
 def actor_for_key(key_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -168,10 +202,13 @@ def actor_for_key(key_id: str, *, refresh: bool = False) -> RemoteActor:
         owner = _url(doc["owner"])
         if not owner or not _same_origin(owner, document_url):
             raise RemoteError("the key's owner is on another server")
-        doc = fetch_json(owner)
-        remote = store(doc, fetched_from=owner, key_id=key_id)
+        doc, actor_id = _fetch_actor(owner)
     else:
-        remote = store(doc, fetched_from=document_url, key_id=key_id)
+        doc, actor_id = _fetch_actor(document_url, doc)
+    # Checked before storing: a document without the key must not wipe the cached one.
+    if not _key_from(doc, key_id)[1]:
+        raise RemoteError("the actor does not publish that key")
+    remote = store(doc, fetched_from=actor_id, key_id=key_id)
     if remote.key_id != key_id or not remote.public_key_pem:
         raise RemoteError("the actor does not publish that key")
     return remote
