@@ -325,7 +325,7 @@ def profile_update(actor: Actor) -> dict:
     doc = actor_document(actor)
     return {
         "@context": CONTEXT,
-        "id": ids.activity(actor.username, "Update", "profile", iso(actor.updated_at)),
+        "id": ids.activity(actor.username, "Update", "profile", actor.updated_at.isoformat()),
         "type": "Update",
         "actor": doc["id"],
         "to": [ids.PUBLIC],
