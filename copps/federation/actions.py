@@ -26,6 +26,16 @@ from .models import (
     Server,
 )
 
+
+def _accounts_changed() -> None:
+    """The public pages' rel="me" links list the force's accounts: refresh them now and again
+    after the commit (a reader in between must not cache the old list)."""
+    from .context_processors import forget
+
+    forget()
+    transaction.on_commit(forget)
+
+
 PROFILE_FIELDS = (
     "kind",
     "name",
@@ -60,6 +70,7 @@ def create_actor(*, by, username: str, kind: str, name: str, **fields) -> Actor:
         **{k: v for k, v in fields.items() if k in PROFILE_FIELDS},
     )
     audit.record(actor=by, action="fediverse.actor_create", obj=actor, data={"username": username})
+    _accounts_changed()
     return actor
 
 
@@ -75,6 +86,7 @@ def update_actor(actor: Actor, *, by, **fields) -> Actor:
         Channel.objects.filter(pk=actor.channel_id).update(name=f"Fediverse @{actor.username}")
     outgoing.to_followers(actor, activities.profile_update(actor))
     audit.record(actor=by, action="fediverse.actor_update", obj=actor, data={"fields": changed})
+    _accounts_changed()
     return actor
 
 
@@ -89,6 +101,7 @@ def set_enabled(actor: Actor, enabled: bool, *, by) -> None:
         action="fediverse.actor_enable" if enabled else "fediverse.actor_disable",
         obj=actor,
     )
+    _accounts_changed()
 
 
 @transaction.atomic
