@@ -194,3 +194,43 @@ def test_webfinger_answers_activity_json_when_asked_for_it(client, news):
         HTTP_ACCEPT="application/activity+json",
     )
     assert response["Content-Type"] == "application/activity+json"
+
+
+def test_a_correction_does_not_wait_for_a_slow_server_and_its_late_copy_is_corrected(
+    client, news, social, make_message, communicator, editor
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.support_socialb import correct
+
+    slow = FakeServer("slow.example")
+    try:
+        assert follow(client, news, social.user("alice")).status_code == 202
+        assert follow(client, news, slow.user("bob")).status_code == 202
+        slow.status = 503
+        message = make_message(communicator, channels=["web", "fediverse"])
+        actions.submit_message(message, by=communicator)
+        actions.approve_message(message, by=editor)
+        deliveries.deliver_due()
+        deliveries.deliver_recipients()
+        assert len(social.of_type("Create")) == 1 and len(slow.of_type("Create")) == 1
+        post = Delivery.objects.get(message=message, channel=news.channel, operation="post")
+        assert post.state == "sending"  # the slow server's copy waits for its retry
+
+        correct(message, communicator, editor)
+        deliveries.deliver_due()
+        deliveries.deliver_recipients()
+        updates = social.of_type("Update")
+        assert len(updates) == 1 and updates[0].verified  # not held up by slow.example
+        assert "Zuidstation" in updates[0].activity["object"]["content"]
+
+        slow.status = 202
+        later = timezone.now() + timedelta(hours=1)
+        deliveries.deliver_recipients(later)
+        late_creates = slow.of_type("Create")
+        assert len(late_creates) == 2
+        assert "Zuidstation" in late_creates[-1].activity["object"]["content"]
+    finally:
+        slow.close()

@@ -125,6 +125,16 @@ def replan_payload(delivery: Delivery, payload: dict) -> bool:
     )
 
 
+def replan_fanout(delivery: Delivery, payload: dict) -> bool:
+    """A correction while a fan-out post is still going out: the copies not yet sent carry the
+    corrected text (the payload is what unsent copies are built from). False once settled."""
+    return bool(
+        Delivery.objects.filter(pk=delivery.pk, state__in=[S.PENDING, S.SENDING]).update(
+            payload=payload, updated_at=timezone.now()
+        )
+    )
+
+
 # Moving a delivery ----------------------------------------------------------------------------
 
 
@@ -471,6 +481,15 @@ def _wait_for_target(delivery: Delivery) -> bool:
         return False
     target.refresh_from_db()
     if target.state == S.SENT:
+        return False
+    if (
+        target.state in (S.SENDING, S.UNKNOWN)
+        and target.recipients_total
+        and delivery.channel.adapter.subscribers
+    ):
+        # A fan-out still under way (one slow server out of thousands): the copies already out
+        # get the change now; those still waiting carry the new text themselves
+        # (``replan_fanout``) or were cancelled by the retraction.
         return False
     if target.state == S.CANCELLED or (target.state == S.FAILED and target.permanent):
         _move(

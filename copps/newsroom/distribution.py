@@ -183,6 +183,9 @@ def on_correct(message: Message, *, languages: list[str], revision: int, note: s
         if post.state == S.CANCELLED or (post.state == S.FAILED and post.permanent):
             continue
         if channel.adapter.can_edit:
+            if channel.adapter.subscribers:
+                # Followers' servers still waiting for the post get the corrected one.
+                deliveries.replan_fanout(post, payload_for(message, channel, post.language))
             deliveries.plan(
                 message_id=message.pk,
                 channel=channel,
