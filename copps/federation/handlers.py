@@ -251,7 +251,10 @@ def on_update(activity: dict, signer: RemoteActor) -> None:
         from . import remote
 
         try:
-            remote.store(obj, fetched_from=signer.uri)  # a profile (or key) change
+            # A profile change, or a new key under the key id it signs with. Not another key
+            # id: this document was not fetched from that key's URL, so nothing vouches that
+            # the key is the sender's (it could name another account's key id on its server).
+            remote.store(obj, fetched_from=signer.uri, key_id=signer.key_id)
         except remote.RemoteError as exc:
             raise Unacceptable(str(exc)) from None
         return

@@ -17,11 +17,13 @@ Every refusal is counted per day and reason (``Rejection``), never with the requ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,6 +33,10 @@ from . import blocks, handlers, httpsig, remote
 from .models import Rejection, RemoteActor, SeenActivity
 
 logger = logging.getLogger("copps.federation")
+
+# After a failing key was fetched again, further failures under it are refused without another
+# fetch for this long (a key rotated twice within a minute waits that minute).
+REFETCH_PAUSE_SECONDS = 60
 
 CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
@@ -201,11 +207,18 @@ def _verified_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteA
     try:
         httpsig.verify(parsed, signer.public_key_pem)
         return signer
-    except httpsig.SignatureError:
-        pass
-    # The key may have been rotated since we cached it: fetch it once more.
+    except httpsig.SignatureError as exc:
+        failure = exc
+    # The key may have been rotated since we cached it: fetch it once more, but once only for
+    # the key as fetched. A flood of bad signatures under a real key id would otherwise make
+    # us fetch that account's document for each of them (and hammer its server through us).
+    marker = _refetched_marker(parsed.key_id, signer)
+    if cache.get(marker):
+        raise Refusal(401, "signature_bad_signature", str(failure))
+    cache.set(marker, True, REFETCH_PAUSE_SECONDS)  # also when the fetch below fails
     try:
         signer = remote.actor_for_key(parsed.key_id, refresh=True)
+        cache.set(_refetched_marker(parsed.key_id, signer), True, REFETCH_PAUSE_SECONDS)
         httpsig.verify(parsed, signer.public_key_pem)
     except remote.RemoteError as exc:
         raise Refusal(
@@ -214,3 +227,10 @@ def _verified_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteA
     except httpsig.SignatureError as exc:
         raise Refusal(401, "signature_bad_signature", str(exc)) from None
     return signer
+
+
+def _refetched_marker(key_id: str, cached: RemoteActor) -> str:
+    """Cache key saying "this key, as fetched at that moment, was just fetched again because a
+    signature failed": a later fetch (a new ``fetched_at``) is a different key."""
+    digest = hashlib.sha256(f"{key_id} {cached.fetched_at.isoformat()}".encode()).hexdigest()
+    return f"copps:ap-refetched:{digest}"

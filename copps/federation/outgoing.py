@@ -16,7 +16,7 @@ from django.utils import timezone
 from copps.channels.base import ChannelError
 from copps.channels.deliveries import backoff
 
-from . import activities, adapter, blocks, ids, keys
+from . import activities, adapter, blocks, health, ids, keys
 from .models import Actor, Follower, FollowState, Outgoing, OutgoingState
 
 logger = logging.getLogger("copps.federation")
@@ -63,9 +63,21 @@ def send_due(now=None, *, limit_seconds: float = 20.0) -> int:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     pems: dict[int, str] = {}
-    for row in due.select_related("actor").order_by("pk")[:200]:
+    rows = list(due.select_related("actor").order_by("pk")[:200])
+    # The same per-server rules as posts (health.py): a paused server is not called until its
+    # pause ends, a dead one not at all; a failure here counts towards its pause too.
+    held = health.state({blocks.domain_of(row.inbox) for row in rows}, now)
+    recorded: set[str] = set()
+    for row in rows:
         if time.monotonic() - started > limit_seconds:
             break
+        domain = blocks.domain_of(row.inbox)
+        status, wait = held.get(domain, ("", 0.0))
+        if status == "paused":
+            Outgoing.objects.filter(pk=row.pk, state=OutgoingState.PENDING).update(
+                next_attempt_at=now + timedelta(seconds=wait)
+            )
+            continue
         if not Outgoing.objects.filter(pk=row.pk, state=OutgoingState.PENDING).update(
             attempts=F("attempts") + 1, next_attempt_at=now + timedelta(minutes=5)
         ):
@@ -77,6 +89,15 @@ def send_due(now=None, *, limit_seconds: float = 20.0) -> int:
                 state=OutgoingState.FAILED, next_attempt_at=None, last_error="server suspended"
             )
             continue
+        if status == "dead":
+            Outgoing.objects.filter(pk=row.pk).update(
+                state=OutgoingState.FAILED,
+                next_attempt_at=None,
+                last_error=(
+                    f"{domain} has not answered for {settings.COPPS_AP_DEAD_SERVER_DAYS} days"
+                ),
+            )
+            continue
         if row.actor_id not in pems:
             pems[row.actor_id] = keys.private_pem(row.actor)
         body = json.dumps(row.activity).encode()
@@ -85,9 +106,15 @@ def send_due(now=None, *, limit_seconds: float = 20.0) -> int:
             Outgoing.objects.filter(pk=row.pk).update(
                 state=OutgoingState.SENT, sent_at=timezone.now(), last_error=""
             )
+            if domain not in recorded:
+                recorded.add(domain)
+                health.succeeded(domain)
             sent += 1
             continue
         assert isinstance(result, ChannelError)
+        if not result.permanent and not result.retry_after and domain not in recorded:
+            recorded.add(domain)  # one failed round per server, as for posts
+            health.failed(domain, str(result))
         give_up = result.permanent or row.attempts >= settings.COPPS_AP_DELIVERY_ATTEMPTS
         wait = result.retry_after if result.retry_after is not None else backoff(row.attempts)
         Outgoing.objects.filter(pk=row.pk).update(

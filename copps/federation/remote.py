@@ -107,15 +107,20 @@ def _same_origin(a: str, b: str) -> bool:
 
 
 def _key_from(doc: dict, key_id: str | None) -> tuple[str, str]:
-    """(key id, PEM) of the actor's RSA key: the one named ``key_id`` if given."""
+    """(key id, PEM) of the actor's RSA key: the one named ``key_id`` if given. A key whose id
+    is on another server than the actor is never taken: a document cannot claim a key that its
+    own server does not serve."""
     keys_ = doc.get("publicKey")
     candidates = keys_ if isinstance(keys_, list) else [keys_]
+    doc_id = doc.get("id")
     for key in candidates:
         if not isinstance(key, dict):
             continue
         kid, pem = _str(key.get("id")), _str(key.get("publicKeyPem"), 10_000)
         owner = key.get("owner")
-        if owner not in (None, doc.get("id")):
+        if owner not in (None, doc_id):
+            continue
+        if not _url(kid) or not isinstance(doc_id, str) or not _same_origin(kid, doc_id):
             continue
         if pem and (key_id is None or kid == key_id):
             return kid, pem
@@ -141,15 +146,23 @@ def store(doc: dict, *, fetched_from: str, key_id: str | None = None) -> RemoteA
         "domain": urlsplit(uri).netloc.lower(),
         "inbox": inbox,
         "shared_inbox": shared,
-        "key_id": kid,
-        "public_key_pem": pem,
         "username": _str(doc.get("preferredUsername"), 100),
         "name": _str(doc.get("name"), 200),
         "url": _url(doc.get("url")),
         "kind": _str(doc.get("type"), 30),
         "fetched_at": timezone.now(),
     }
+    if pem:
+        # A document without a usable key (a profile Update that leaves it out) keeps the one
+        # cached: it must not leave the account unverifiable until the next fetch.
+        fields |= {"key_id": kid, "public_key_pem": pem}
     remote, _ = RemoteActor.objects.update_or_create(uri=uri, defaults=fields)
+    if pem:
+        # A key id names one account. Another row still holding it (an account that gave it up)
+        # would be found first by ``actor_for_key`` and make every request under it fail.
+        RemoteActor.objects.filter(key_id=kid).exclude(pk=remote.pk).update(
+            key_id="", public_key_pem=""
+        )
     return remote
 
 
