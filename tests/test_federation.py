@@ -234,3 +234,28 @@ def test_a_correction_does_not_wait_for_a_slow_server_and_its_late_copy_is_corre
         assert "Zuidstation" in late_creates[-1].activity["object"]["content"]
     finally:
         slow.close()
+
+
+def test_replies_and_likes_aimed_at_a_message_the_account_never_posted_are_ignored(
+    client, news, social, make_message, communicator
+):
+    draft = make_message(communicator, channels=["web", "fediverse"])  # never published
+    alice = social.user("alice")
+    note_id = f"{SITE}/@news/posts/{draft.pk}"
+    reply = {
+        "id": f"{alice.id}/statuses/9/activity",
+        "type": "Create",
+        "actor": alice.id,
+        "object": {
+            "id": f"{alice.id}/statuses/9",
+            "type": "Note",
+            "attributedTo": alice.id,
+            "inReplyTo": note_id,
+            "content": "<p>Guessing ids</p>",
+        },
+    }
+    like = {"id": f"{alice.id}#likes/9", "type": "Like", "actor": alice.id, "object": note_id}
+    assert signed_post(client, "/inbox", reply, alice).status_code == 202
+    assert signed_post(client, "/inbox", like, alice).status_code == 202
+    assert not InboxItem.objects.exists()
+    assert not Reaction.objects.exists()

@@ -58,9 +58,17 @@ def _our_message(uri: str):
     found = ids.local_message(uri)
     if not found:
         return None, None
+    from copps.channels.models import Delivery
+
     actor = Actor.objects.filter(username=found[0]).first()
     message = Message.objects.filter(pk=found[1]).first()
-    return (actor, message) if actor and message else (None, None)
+    if actor is None or message is None:
+        return None, None
+    # Only a post this account actually published: not a draft's id, not another account's.
+    posted = Delivery.objects.filter(
+        channel_id=actor.channel_id, message=message, operation="post"
+    ).exists()
+    return (actor, message) if posted else (None, None)
 
 
 def remote_hash(uri: str) -> str:

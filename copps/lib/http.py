@@ -244,7 +244,7 @@ def request(
             kwargs["headers"] = {
                 k: v
                 for k, v in kwargs["headers"].items()
-                if k.lower() not in ("authorization", "cookie")
+                if k.lower() not in ("authorization", "cookie", "signature", "signature-input")
             }
         if response.status_code == 303:
             method = "GET"
