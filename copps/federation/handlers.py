@@ -66,7 +66,7 @@ def _our_message(uri: str):
         return None, None
     # Only a post this account actually published: not a draft's id, not another account's.
     posted = Delivery.objects.filter(
-        channel_id=actor.channel_id, message=message, operation="post"
+        channel=actor.channel, message=message, operation="post"
     ).exists()
     return (actor, message) if posted else (None, None)
 
