@@ -45,6 +45,7 @@ bench: venv
 	$(PY) bench/publish_latency.py
 	$(PY) bench/exactly_once.py
 	$(PY) bench/fanout.py
+	$(PY) bench/ap_fanout.py
 
 clean:
 	rm -rf $(VENV) var
