@@ -17,12 +17,12 @@ Printed per run: followers, servers, requests sent (copies), the requests needed
 shared inboxes (one per follower), the share saved, seconds, requests/s, followers reached/s,
 verified requests (must equal sent), signature failures, duplicates, and inboxes that got
 nothing. The baseline, in the same invocation, is the same fan-out with shared inboxes ignored
-(every follower's personal inbox, one request each) at ``--baseline-scale`` of the size (0.1
-by default: 50,000 signed requests take long; see docs/performance.md); the last line is
+(every follower's personal inbox, one request each) at ``--baseline-scale`` of the size (the
+full size by default, about two minutes); the last line is
 ``ap_fanout_ratio=<followers reached/s with shared inboxes ÷ without>``.
 
     .venv/bin/python bench/ap_fanout.py [--followers 50000] [--servers 2000] [--shared 0.9]
-        [--database sqlite|postgres] [--workers 2] [--baseline-scale 0.1] [--no-baseline]
+        [--database sqlite|postgres] [--workers 2] [--baseline-scale 1] [--no-baseline]
         [--profile] [--seed 1]
 
 ``--profile`` runs the engine in this process under cProfile instead of in workers and prints
@@ -412,7 +412,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--baseline-scale",
         type=float,
-        default=0.1,
+        default=1.0,
         help="size of the baseline (shared inboxes ignored) relative to the main run",
     )
     parser.add_argument("--no-baseline", action="store_true")
