@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -86,6 +87,11 @@ def test_the_runner_serves_on_port_and_is_healthy_once_web_and_worker_run(demo_e
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Read the runner's output as it comes: it prints the sign-ins after its own health check,
+    # which may come a moment after ours (stopping it before then is a race, not a failure).
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(runner.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         status = None
@@ -99,8 +105,13 @@ def test_the_runner_serves_on_port_and_is_healthy_once_web_and_worker_run(demo_e
         assert status == 200 and body == {"status": "ok", "database": "ok", "worker": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/nl/", timeout=5) as r:
             assert r.status == 200
+        ready = time.monotonic() + 15
+        while time.monotonic() < ready and not any("demo-editor" in line for line in lines):
+            time.sleep(0.1)
     finally:
         runner.terminate()
-        output, _ = runner.communicate(timeout=30)
+        runner.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert "demo-editor" in output  # the demo sign-ins are printed once ready
     assert runner.returncode == 0
