@@ -37,6 +37,9 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     env = {**os.environ, "PORT": port}
     env.setdefault("SITE_URL", f"http://{host}:{port}")
+    # The demo talks to fediverse peers running on this machine (a second copps, Fedify):
+    # their keys and inboxes are on loopback, which copps refuses for outside input otherwise.
+    env.setdefault("COPPS_HTTP_ALLOW_PRIVATE_HOSTS", "127.0.0.1,localhost")
     bin_dir = os.path.dirname(sys.executable)
     sink = os.environ.get("COPPS_SMTP_SINK", "127.0.0.1:8025").strip()
     sink_host, _colon, sink_port = sink.rpartition(":")
