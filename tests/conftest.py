@@ -170,3 +170,13 @@ def _clear_sandbox_faults():
     sandbox.FAULTS.clear()
     yield
     sandbox.FAULTS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (throttles, key-fetch markers, rel=me accounts)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

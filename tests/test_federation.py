@@ -259,3 +259,27 @@ def test_replies_and_likes_aimed_at_a_message_the_account_never_posted_are_ignor
     assert signed_post(client, "/inbox", like, alice).status_code == 202
     assert not InboxItem.objects.exists()
     assert not Reaction.objects.exists()
+
+
+def test_a_key_that_cannot_be_fetched_is_not_fetched_again_for_every_request(client, news, social):
+    alice = social.user("alice")
+    social.close()  # alice's server is gone: her key cannot be fetched
+    gone = FakeServer("social.example")  # answers 404 for everything
+    try:
+        activity = {
+            "id": f"{alice.id}#f",
+            "type": "Follow",
+            "actor": alice.id,
+            "object": f"{SITE}/@news",
+        }
+        fetches = []
+        original = gone.handle
+        gone.handle = lambda request: fetches.append(request) or original(request)
+        from copps.lib import http
+
+        http.register_fake("social.example", gone.handle)
+        for _ in range(5):
+            assert signed_post(client, "/@news/inbox", activity, alice).status_code == 401
+        assert len(fetches) == 1
+    finally:
+        gone.close()

@@ -196,11 +196,17 @@ def _gone_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteActor
 
 
 def _verified_signer(parsed: httpsig.ParsedSignature, activity: dict) -> RemoteActor:
+    # A key that could not be fetched a moment ago is not fetched again for each request that
+    # names it (a flood of requests under an unreachable or bogus key id).
+    failed = "copps.ap.keyfail:" + hashlib.sha256(parsed.key_id.encode()).hexdigest()
+    if cache.get(failed):
+        raise Refusal(401, "key_unavailable", "the signing key could not be fetched just now")
     try:
         signer = remote.actor_for_key(parsed.key_id)
     except remote.Gone:
         return _gone_signer(parsed, activity)
     except remote.RemoteError as exc:
+        cache.set(failed, True, REFETCH_PAUSE_SECONDS)
         raise Refusal(
             401, "key_unavailable", f"the signing key could not be fetched: {exc}"
         ) from None

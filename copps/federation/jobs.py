@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import outgoing
-from .models import InboxItem, ItemState, RemoteActor, SeenActivity
+from .models import InboxItem, RemoteActor, SeenActivity
 
 
 def retention(now=None) -> int:
@@ -20,8 +20,10 @@ def retention(now=None) -> int:
         at__lt=now - timedelta(days=settings.COPPS_AP_SEEN_DAYS)
     ).delete()[0]
     deleted += (
-        InboxItem.objects.exclude(state=ItemState.NEW)
-        .filter(received_at__lt=now - timedelta(days=settings.COPPS_AP_ITEM_RETENTION_DAYS))
+        # Moderated or not: a reply nobody looked at in that time is not kept either.
+        InboxItem.objects.filter(
+            received_at__lt=now - timedelta(days=settings.COPPS_AP_ITEM_RETENTION_DAYS)
+        )
         .delete()[0]
     )
     deleted += outgoing.delete_old(now)
