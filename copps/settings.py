@@ -323,7 +323,7 @@ COPPS_AP_DELIVERY_ATTEMPTS = envint("COPPS_AP_DELIVERY_ATTEMPTS", 12)
 COPPS_AP_THREADS = envint("COPPS_AP_THREADS", 16)
 COPPS_AP_SERVER_FAILURE_THRESHOLD = envint("COPPS_AP_SERVER_FAILURE_THRESHOLD", 5)
 COPPS_AP_DEAD_SERVER_DAYS = envint("COPPS_AP_DEAD_SERVER_DAYS", 7)
-# Retention: processed activity ids (redelivery detection); replies and mentions (moderated or not).
+# Retention: processed activity ids (redeliveries); replies and mentions, moderated or not.
 COPPS_AP_SEEN_DAYS = envint("COPPS_AP_SEEN_DAYS", 14)
 COPPS_AP_ITEM_RETENTION_DAYS = envint("COPPS_AP_ITEM_RETENTION_DAYS", 180)
 

@@ -23,8 +23,7 @@ def retention(now=None) -> int:
         # Moderated or not: a reply nobody looked at in that time is not kept either.
         InboxItem.objects.filter(
             received_at__lt=now - timedelta(days=settings.COPPS_AP_ITEM_RETENTION_DAYS)
-        )
-        .delete()[0]
+        ).delete()[0]
     )
     deleted += outgoing.delete_old(now)
     deleted += forget_remote_actors(now)
