@@ -32,7 +32,7 @@ logger = logging.getLogger("copps.investigations")
 # The website and its feeds are the notice's home: every authorisation includes them.
 HOME_BASE = ("web", "rss")
 # What the retraction records (audit, delete deliveries): neutral, never personal data.
-TAKEDOWN_REASON = {
+TAKEDOWN_REASON: dict[str, str] = {
     NoticeState.RESOLVED: "notice resolved",
     NoticeState.LAPSED: "authorisation lapsed",
 }
