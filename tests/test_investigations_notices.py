@@ -418,3 +418,15 @@ def test_resolving_through_the_console_takes_the_page_down(live, investigator, c
     )
     assert response.status_code == 302
     assert client.get(detail_url(live)).status_code == 410
+
+
+def test_investigators_write_a_notices_text_in_the_message_editor_but_no_other_message(
+    investigator, communicator, make_message
+):
+    notice = make_notice(investigator)
+    client = login(investigator)
+    assert client.get(reverse("console:message-edit", args=[notice.message_id])).status_code == 200
+    other = make_message(communicator)
+    assert client.get(reverse("console:message-edit", args=[other.pk])).status_code == 403
+    with pytest.raises(PermissionDenied):
+        make_message(investigator)
