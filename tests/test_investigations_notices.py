@@ -430,3 +430,9 @@ def test_investigators_write_a_notices_text_in_the_message_editor_but_no_other_m
     assert client.get(reverse("console:message-edit", args=[other.pk])).status_code == 403
     with pytest.raises(PermissionDenied):
         make_message(investigator)
+
+
+def test_the_console_navigation_links_to_the_notices(communicator):
+    home = login(communicator).get(reverse("console:home")).content.decode()
+    nav = home.split("console-nav", 1)[1].split("</nav>", 1)[0]
+    assert f'href="{reverse("notice_console:list")}"' in nav
