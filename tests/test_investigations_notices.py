@@ -436,3 +436,28 @@ def test_the_console_navigation_links_to_the_notices(communicator):
     home = login(communicator).get(reverse("console:home")).content.decode()
     nav = home.split("console-nav", 1)[1].split("</nav>", 1)[0]
     assert f'href="{reverse("notice_console:list")}"' in nav
+
+
+def test_resolving_a_notice_still_in_review_sends_its_message_back_to_draft(investigator, editor):
+    notice = make_notice(investigator)
+    authorise(notice, investigator)
+    actions.submit_notice(notice, by=investigator)
+    actions.resolve_notice(notice, by=investigator, resolution="withdrawn")
+    notice.message.refresh_from_db()
+    assert notice.message.state == State.DRAFT
+    with pytest.raises(ValidationError):
+        newsroom.submit_message(notice.message, by=editor)
+
+
+def test_the_audit_trail_records_every_step_without_the_case_reference(live, investigator):
+    from copps.audit.models import AuditRecord
+
+    actions.resolve_notice(live, by=investigator, resolution="found")
+    records = AuditRecord.objects.filter(object_type="investigations.notice")
+    assert {
+        "notice.create",
+        "notice.record_authorisation",
+        "notice.submit",
+        "notice.resolve",
+    } <= set(records.values_list("action", flat=True))
+    assert not any(CASE in str(r.data) + r.reason for r in AuditRecord.objects.all())
