@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "copps.channels",
     "copps.newsroom",
     "copps.federation",
+    "copps.investigations",
     "copps.public",
     "copps.worker",
     "copps.console",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("console/channels/", include("copps.channels.console_urls")),
     path("console/outbox/", include("copps.channels.outbox_urls")),
     path("console/fediverse/", include("copps.federation.console_urls")),
+    path("console/notices/", include("copps.investigations.console_urls")),
     path("channels/sms/", include("copps.channels.sms_urls")),
     path("push/", include("copps.channels.push_urls")),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
@@ -32,6 +33,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("copps.channels.public_urls")),
     path("", include("copps.public.urls")),
+    path("", include("copps.investigations.public_urls")),
     prefix_default_language=True,
 )
 

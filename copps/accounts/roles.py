@@ -34,6 +34,9 @@ USERS_MANAGE = "users.manage"
 TOKENS_OWN = "tokens.own"
 CHANNELS_MANAGE = "channels.manage"  # configure channel accounts, test, enable, resume, alerts
 DELIVERIES_RESOLVE = "deliveries.resolve"  # decide unknown outcomes: sent / send again / cancel
+# Create wanted/missing person notices, record magistrates' authorisations, write the notice's
+# public text, resolve it; see the internal case reference (communication staff never do).
+NOTICES_MANAGE = "notices.manage"
 
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
@@ -55,7 +58,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     # Officers draft for their own area only (enforced in the message access helper).
     Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
     Role.COACH: frozenset(_ALL_STAFF | {AUDIT_VIEW, GUIDELINES_MANAGE}),
-    Role.INVESTIGATOR: frozenset(_ALL_STAFF),
+    Role.INVESTIGATOR: frozenset(_ALL_STAFF | {NOTICES_MANAGE}),
     Role.ANALYST: frozenset(_ALL_STAFF),
     Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
     Role.ADMIN: frozenset(

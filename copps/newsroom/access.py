@@ -16,7 +16,10 @@ from copps.accounts.roles import Role, has_capability
 from .workflow import EDITABLE_STATES, TRANSITIONS
 
 
-def can_create(user, area=None) -> bool:
+def can_create(user, area=None, kind: str = "") -> bool:
+    if kind == "notice":
+        # Notices are investigators' work (copps.investigations), whatever their area.
+        return has_capability(user, roles.NOTICES_MANAGE)
     if not has_capability(user, roles.MESSAGE_CREATE):
         return False
     if user.role == Role.OFFICER:
@@ -48,6 +51,10 @@ def may_write(user, message) -> bool:
     """Whether ``user`` may write this message's text, whatever its state."""
     if has_capability(user, roles.MESSAGE_EDIT_ANY):
         return True
+    if message.kind == "notice":
+        # Any investigator may work on a notice's text (cases are shared); submitting it still
+        # needs a valid authorisation (copps.newsroom.gates) and another person's approval.
+        return has_capability(user, roles.NOTICES_MANAGE)
     if not has_capability(user, roles.MESSAGE_CREATE) or message.author_id != user.pk:
         return False
     if user.role == Role.OFFICER:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from copps.audit import log as audit
 
-from . import access, distribution, guidelines
+from . import access, distribution, gates, guidelines
 from .models import (
     CONTENT_LANGUAGES,
     Correction,
@@ -148,7 +148,7 @@ def create_message(
         existing = Message.objects.filter(author=by, client_key=client_key).first()
         if existing:
             return existing, False
-    if not access.can_create(by, area):
+    if not access.can_create(by, area, kind):
         raise PermissionDenied("message.create")
     if kind not in Kind.values:
         raise ValidationError({"kind": [_("Unknown kind.")]})
@@ -221,6 +221,11 @@ def update_message(
         raise ValueError(f"unknown fields {unknown}")
     if "kind" in fields and fields["kind"] not in Kind.values:
         raise ValidationError({"kind": [_("Unknown kind.")]})
+    if "kind" in fields and (fields["kind"] == Kind.NOTICE) != (message.kind == Kind.NOTICE):
+        # A notice is bound to its authorisation: it cannot become, or stop being, a notice.
+        raise ValidationError(
+            {"kind": [_("A notice stays a notice; other messages cannot become one.")]}
+        )
     if (
         "area" in fields
         and by.role == "officer"
@@ -467,6 +472,7 @@ def submit_message(message: Message, *, by, override_reason: str = "") -> list:
         message.contributor_ids = current["contributor_ids"]
         if message.state != State.DRAFT:
             raise InvalidTransition("submit", message.state)
+        gates.check(message, "submit")
         findings = _check_guidelines(
             message, by=by, override_reason=override_reason, action="submit"
         )
@@ -538,6 +544,7 @@ def approve_message(message: Message, *, by, publish_at=None) -> Message:
         ):
             message.refresh_from_db()
             return message  # the same editor clicking twice: nothing more happens
+        gates.check(message, "approve")
         now = timezone.now()
         _refuse_if_ended(
             message,
@@ -602,6 +609,7 @@ def _snapshot(message: Message) -> dict:
 
 
 def _publish(message: Message, *, by) -> None:
+    gates.check(message, "publish")
     now = timezone.now()
     apply(message, "publish", by=by, published_at=now)
     Revision.objects.create(

@@ -207,6 +207,14 @@ class MessageForm(ConsoleForm):
         if user.role == Role.OFFICER:
             # Officers write for their own area only: the field is shown, not chosen.
             del self.fields["area"]
+        # A notice is made in the investigations console (it needs a magistrate's authorisation)
+        # and stays a notice: the editor neither offers nor drops that kind.
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        if self.initial.get("kind") == Kind.NOTICE:
+            kind_field.choices = [(Kind.NOTICE.value, Kind.NOTICE.label)]
+        else:
+            kind_field.choices = [c for c in Kind.choices if c[0] != Kind.NOTICE]
 
     def clean(self):
         data = super().clean()

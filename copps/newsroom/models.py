@@ -37,6 +37,8 @@ class Kind(models.TextChoices):
     NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood")
     CRISIS = "crisis", _("Crisis")
     CORRECTION = "correction", _("Correction")
+    # Written through copps.investigations: submitting one needs a magistrate's authorisation.
+    NOTICE = "notice", _("Wanted or missing person notice")
 
 
 class Audience(models.Model):

@@ -37,11 +37,14 @@ def fediverse_retention(now) -> int:
 def _jobs():
     from copps.channels import deliveries
     from copps.federation import outgoing
+    from copps.investigations.actions import lapse_due
     from copps.newsroom.actions import expire_due, publish_due
 
     return {
         "published": publish_due,
         "expired": expire_due,
+        # Before deliveries: a lapsed notice's posts are cancelled or deleted in the same tick.
+        "notices_lapsed": lapse_due,
         # These read the clock themselves: the tick's moment is stale by the time they run.
         "swept": lambda now: deliveries.sweep(),
         "delivered": lambda now: deliveries.deliver_due(),

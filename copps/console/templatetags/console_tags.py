@@ -63,6 +63,7 @@ def _nav_items():
         (roles.GUIDELINES_MANAGE, "console:guidelines", _("Guidelines"), "guidelines"),
         (roles.CHANNELS_MANAGE, "channel_console:list", _("Channels"), "channels"),
         (roles.MESSAGE_VIEW, "fediverse:overview", _("Fediverse"), "fediverse"),
+        (roles.MESSAGE_VIEW, "notice_console:list", _("Notices"), "notices"),
         (roles.MESSAGE_PUBLISH, "outbox:list", _("Outbox"), "outbox"),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),

@@ -230,6 +230,7 @@ class Command(BaseCommand):
             self._channels(audiences)
             self._fediverse(users, areas)
             self._messages(users, areas, audiences)
+            self._notices(users, areas)
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
     def _channels(self, audiences):
@@ -302,6 +303,76 @@ class Command(BaseCommand):
             area=areas["noord"],
             links=[{"name": "Website", "url": "/"}],
         )
+
+    def _notices(self, users, areas):
+        """One active missing-person notice and one witness appeal, each under a magistrate's
+        authorisation (fictional people, orders and case references)."""
+        from copps.investigations import actions as investigations
+
+        investigator, editor = users[Role.INVESTIGATOR], users[Role.EDITOR]
+        until = timezone.now() + timedelta(days=30)
+        notices = [
+            (
+                "missing",
+                "DEMO-PV-2026-0107",
+                areas["noord"],
+                [
+                    v(
+                        "nl",
+                        "Vermist: Lotte Verhaegen (16)",
+                        "Lotte Verhaegen (16) is sinds vrijdagavond vermist. Ze werd het laatst "
+                        "gezien aan het station van Noord. Lotte is 1,65 m groot, heeft lang bruin "
+                        "haar en droeg een groene regenjas en witte sneakers.\n\n"
+                        "Heb je Lotte gezien? Bel 101.",
+                        "Wie zag Lotte Verhaegen sinds vrijdagavond?",
+                    ),
+                    v(
+                        "fr",
+                        "Disparition : Lotte Verhaegen (16 ans)",
+                        "Lotte Verhaegen (16 ans) est portée disparue depuis vendredi soir. Elle a "
+                        "été vue pour la dernière fois à la gare de Noord. Elle mesure 1,65 m, a de "
+                        "longs cheveux bruns et portait un imperméable vert et des baskets blanches."
+                        "\n\nVous l'avez vue ? Appelez le 101.",
+                    ),
+                ],
+                ["mastodon", "fediverse", "x", "facebook"],
+            ),
+            (
+                "witness",
+                "DEMO-PV-2026-0093",
+                areas["centrum"],
+                [
+                    v(
+                        "nl",
+                        "Getuigen gezocht: aanrijding op de Grote Markt",
+                        "Op zaterdag rond 23 uur werd een fietser aangereden op de Grote Markt. "
+                        "De bestuurder reed door in een donkere bestelwagen. Wie heeft iets gezien "
+                        "of heeft camerabeelden? Bel 101.",
+                        "Wie zag de aanrijding van zaterdagavond?",
+                    ),
+                ],
+                ["mastodon", "fediverse"],
+            ),
+        ]
+        for kind, case, area, versions, channels in notices:
+            notice = investigations.create_notice(
+                by=investigator, kind=kind, case_reference=case, versions=versions, area=area
+            )
+            actions.update_message(
+                notice.message, by=investigator, channels=["web", "rss", *channels]
+            )
+            investigations.record_authorisation(
+                notice,
+                by=investigator,
+                magistrate="Procureur des Konings (demo)",
+                reference=f"DEMO-MAG-{case[-4:]}",
+                date=timezone.localdate(),
+                channels_allowed=channels,
+                valid_until=until,
+            )
+            investigations.submit_notice(notice, by=investigator)
+            notice.message.refresh_from_db()
+            actions.approve_message(notice.message, by=editor)
 
     def _messages(self, users, areas, audiences):
         com, ed, officer = users[Role.COMMUNICATOR], users[Role.EDITOR], users[Role.OFFICER]
