@@ -143,7 +143,9 @@ def notice_detail(request, pk: int):
             "images": list(message.images.all()),
             "phone": POLICE_PHONE,
             # The contract URL of the tip form (issue 5, part 2).
-            "tip_url": f"/notices/{notice.pk}/tip",
+            # The written tip form (/notices/<id>/tip) comes with anonymous tips: until that
+            # exists the page offers the phone numbers only, never a link that leads nowhere.
+            "tip_url": "",
             "section": "notices",
         },
     )
