@@ -7,6 +7,9 @@ from copps.accounts.roles import Role
 from copps.newsroom import actions
 from copps.newsroom.actions import VersionInput
 
+# Fixtures of the federation tests (@news, a fake remote server).
+pytest_plugins = ["tests.support_fediverse"]
+
 PASSWORD = "correct horse battery staple"
 
 

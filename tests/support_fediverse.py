@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -295,3 +296,22 @@ def fixture(name: str, *, remote_host: str, site: str, **values: object) -> dict
         return json.dumps(str(values[key]))[1:-1]
 
     return json.loads(_PLACEHOLDER.sub(fill, text))
+
+
+# Fixtures shared by the federation test modules (registered in tests/conftest.py) -------------
+
+
+@pytest.fixture
+def news(db, admin_user):
+    """The force's account @news (a module may override it with a fuller profile)."""
+    from copps.federation import actions as fediverse
+
+    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
+
+
+@pytest.fixture
+def social():
+    """A fake remote server at social.example, unregistered after the test."""
+    server = FakeServer("social.example")
+    yield server
+    server.close()

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 COPPS = str(Path(sys.executable).parent / "copps")
@@ -80,6 +81,8 @@ def test_demo_data_has_a_user_per_role_and_messages_in_every_state(demo_env):
 
 def test_the_runner_serves_on_port_and_is_healthy_once_web_and_worker_run(demo_env):
     port = demo_env["PORT"]
+    # As `make demo` does: migrate (the fixture), load the demo zone, start the runner.
+    subprocess.run([COPPS, "demo_data"], env=demo_env, check=True, capture_output=True)
     runner = subprocess.Popen(
         [sys.executable, "-m", "copps.runner"],
         env=demo_env,
@@ -105,6 +108,20 @@ def test_the_runner_serves_on_port_and_is_healthy_once_web_and_worker_run(demo_e
         assert status == 200 and body == {"status": "ok", "database": "ok", "worker": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/nl/", timeout=5) as r:
             assert r.status == 200
+        # Contract (issue 4): the demo's force account is acct:news@<host:port of the demo>, and
+        # WebFinger and the actor it links answer activity+json when asked for it.
+        wants_as = {"Accept": "application/activity+json"}
+        finger = httpx.get(
+            f"http://127.0.0.1:{port}/.well-known/webfinger",
+            params={"resource": f"acct:news@127.0.0.1:{port}"},
+            headers=wants_as,
+        )
+        assert finger.headers["Content-Type"] == "application/activity+json", finger.text
+        links = {link["rel"]: link for link in finger.json()["links"]}
+        assert links["self"]["type"] == "application/activity+json"
+        actor = httpx.get(links["self"]["href"], headers=wants_as)
+        assert actor.headers["Content-Type"] == "application/activity+json"
+        assert actor.json()["preferredUsername"] == "news"
         ready = time.monotonic() + 15
         while time.monotonic() < ready and not any("demo-editor" in line for line in lines):
             time.sleep(0.1)

@@ -7,7 +7,6 @@ import pytest
 
 from copps.channels import deliveries
 from copps.channels.models import Delivery, Recipient
-from copps.federation import actions as fediverse
 from copps.federation import outgoing
 from copps.federation.models import Follower, FollowState, InboxItem, Reaction
 from copps.newsroom import actions
@@ -20,18 +19,6 @@ SITE = "http://testserver"
 def _site(settings):
     settings.SITE_URL = SITE
     settings.ALLOWED_HOSTS = ["testserver"]
-
-
-@pytest.fixture
-def news(db, admin_user):
-    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
-
-
-@pytest.fixture
-def social():
-    server = FakeServer("social.example")
-    yield server
-    server.close()
 
 
 def follow(client, news, user, n=1):

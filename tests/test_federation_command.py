@@ -17,7 +17,6 @@ from copps.federation.models import (
     Outgoing,
     RemoteActor,
 )
-from tests.support_fediverse import FakeServer
 
 SITE = "http://testserver"
 
@@ -26,18 +25,6 @@ SITE = "http://testserver"
 def _site(settings):
     settings.SITE_URL = SITE
     settings.ALLOWED_HOSTS = ["testserver"]
-
-
-@pytest.fixture
-def news(db, admin_user):
-    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
-
-
-@pytest.fixture
-def social():
-    server = FakeServer("social.example")
-    yield server
-    server.close()
 
 
 def run(*args: str) -> str:

@@ -48,18 +48,6 @@ def _fast_keys(monkeypatch):
 
 
 @pytest.fixture
-def news(db, admin_user):
-    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
-
-
-@pytest.fixture
-def social():
-    server = FakeServer("social.example")
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def alice(social):
     return social.user("alice")
 

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from copps.channels import deliveries
 from copps.channels.models import Recipient
-from copps.federation import actions as fediverse
 from copps.federation import jobs, outgoing
 from copps.federation.models import (
     Follower,
@@ -30,7 +29,6 @@ from copps.federation.models import (
 )
 from copps.newsroom import actions
 from tests.support_fediverse import (
-    FakeServer,
     RemoteUser,
     fast_keys,
     key_pair,
@@ -51,18 +49,6 @@ def _site(settings):
 @pytest.fixture(autouse=True)
 def _fast_keys(monkeypatch):
     fast_keys(monkeypatch)
-
-
-@pytest.fixture
-def news(db, admin_user):
-    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
-
-
-@pytest.fixture
-def social():
-    server = FakeServer("social.example")
-    yield server
-    server.close()
 
 
 def own_keys(user: RemoteUser) -> RemoteUser:

@@ -41,11 +41,6 @@ def _fast_keys(monkeypatch):
 
 
 @pytest.fixture
-def news(db, admin_user):
-    return fediverse.create_actor(by=admin_user, username="news", kind="force", name="Police news")
-
-
-@pytest.fixture
 def noord(db, admin_user, area):
     return fediverse.create_actor(
         by=admin_user, username="noord", kind="area", name="Politie Noord", area=area

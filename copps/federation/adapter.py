@@ -101,20 +101,9 @@ class ActivityPubAdapter(Adapter):
         note_id = ids.note(actor.username, delivery.message_id)
         DeliveryModel.objects.filter(pk=delivery.pk).update(external_id=note_id, url=note_id)
         delivery.external_id = delivery.url = note_id
-        inboxes: dict[str, None] = {}
-        rows = actor.followers.filter(state=FollowState.ACCEPTED).values_list(
-            "remote__shared_inbox", "remote__inbox", "remote__domain"
-        )
-        suspended_cache: dict[str, bool] = {}
-        for shared, own, domain in rows.iterator(chunk_size=5000):
-            if domain not in suspended_cache:
-                suspended_cache[domain] = blocks.suspended(domain)
-            if suspended_cache[domain]:
-                continue
-            target = shared or own
-            if target:
-                inboxes.setdefault(target)
-        return [Recipient(delivery_id=delivery.pk, inbox=inbox) for inbox in inboxes]
+        return [
+            Recipient(delivery_id=delivery.pk, inbox=inbox) for inbox in follower_inboxes(actor)
+        ]
 
     def max_attempts(self) -> int:
         return int(settings.COPPS_AP_DELIVERY_ATTEMPTS)
@@ -181,6 +170,22 @@ class ActivityPubAdapter(Adapter):
     def preview(self, delivery: Delivery) -> dict:
         obj = delivery.payload.get("object") or {}
         return {"text": delivery.payload.get("text", ""), "title": obj.get("name")}
+
+
+def follower_inboxes(actor: Actor) -> list[str]:
+    """Where an activity for all of ``actor``'s followers goes: each server's shared inbox once
+    (else each follower's own inbox), in order, never to a suspended server."""
+    inboxes: dict[str, None] = {}
+    rows = actor.followers.filter(state=FollowState.ACCEPTED).values_list(
+        "remote__shared_inbox", "remote__inbox", "remote__domain"
+    )
+    suspended: dict[str, bool] = {}
+    for shared, own, domain in rows.iterator(chunk_size=5000):
+        if domain not in suspended:
+            suspended[domain] = blocks.suspended(domain)
+        if not suspended[domain] and (shared or own):
+            inboxes.setdefault(shared or own)
+    return list(inboxes)
 
 
 def post(inbox: str, body: bytes, key_id: str, private_pem: str) -> str | ChannelError:

@@ -29,7 +29,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from . import blocks, handlers, httpsig, remote
+from . import blocks, handlers, health, httpsig, remote
 from .models import Rejection, RemoteActor, SeenActivity
 
 logger = logging.getLogger("copps.federation")
@@ -149,8 +149,6 @@ def _receive(request: HttpRequest, username: str | None) -> HttpResponse:
         raise Refusal(400, "malformed", "the activity has no usable id")
     if blocks.domain_of(activity_id) != signer.domain:
         raise Refusal(400, "foreign_id", "the activity's id is not on the sender's server")
-
-    from . import health
 
     health.reset(signer.domain)  # it talks to us: it is not dead
     with transaction.atomic():

@@ -96,10 +96,6 @@ class RemoteActor(models.Model):
     def handle(self) -> str:
         return f"@{self.username}@{self.domain}" if self.username else self.uri
 
-    @property
-    def delivery_inbox(self) -> str:
-        return self.shared_inbox or self.inbox
-
 
 class FollowState(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")

@@ -17,7 +17,7 @@ from copps.channels.base import ChannelError
 from copps.channels.deliveries import backoff
 
 from . import activities, adapter, blocks, health, ids, keys
-from .models import Actor, Follower, FollowState, Outgoing, OutgoingState
+from .models import Actor, Follower, Outgoing, OutgoingState
 
 logger = logging.getLogger("copps.federation")
 
@@ -45,13 +45,7 @@ def respond(actor: Actor, follower: Follower, kind: str) -> None:
 
 def to_followers(actor: Actor, activity: dict) -> int:
     """Queue an activity for every follower inbox (shared inboxes once)."""
-    inboxes = set()
-    for shared, own in actor.followers.filter(state=FollowState.ACCEPTED).values_list(
-        "remote__shared_inbox", "remote__inbox"
-    ):
-        if shared or own:
-            inboxes.add(shared or own)
-    return sum(1 for inbox in sorted(inboxes) if queue(actor, inbox, activity))
+    return sum(1 for inbox in adapter.follower_inboxes(actor) if queue(actor, inbox, activity))
 
 
 def send_due(now=None, *, limit_seconds: float = 20.0) -> int:
