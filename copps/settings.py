@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "copps.channels",
     "copps.newsroom",
     "copps.federation",
+    "copps.inbox",
     "copps.investigations",
     "copps.public",
     "copps.worker",
@@ -287,6 +288,39 @@ COPPS_SUBSCRIBE_PER_SOURCE_PER_HOUR = envint("COPPS_SUBSCRIBE_PER_SOURCE_PER_HOU
 COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY = envint("COPPS_SUBSCRIBE_PER_ADDRESS_PER_DAY", 3)
 # Shared secret in Kannel's sms-service get-url for inbound SMS (empty: the endpoint is off).
 COPPS_SMS_INBOUND_TOKEN = envstr("COPPS_SMS_INBOUND_TOKEN", "")
+# Text-to-police SMS (issue 5): Kannel's sms-service calls /hooks/sms/kannel. Authenticated by
+# a shared secret (the `token` parameter) or by the caller's address; outside production the
+# hook accepts loopback (the demo's Kannel), in production only what is configured here.
+COPPS_SMS_HOOK_TOKEN = envstr("COPPS_SMS_HOOK_TOKEN", "")
+COPPS_SMS_HOOK_ALLOWED = envlist("COPPS_SMS_HOOK_ALLOWED", "" if PRODUCTION else "127.0.0.1,::1")
+# Texts one number may send per hour before it is answered "too many messages" (nothing lost).
+COPPS_SMS_PER_NUMBER_PER_HOUR = envint("COPPS_SMS_PER_NUMBER_PER_HOUR", 20)
+# Days after a number's last text before its alias (the only link to the number) is deleted.
+COPPS_SMS_ALIAS_DAYS = envint("COPPS_SMS_ALIAS_DAYS", 30)
+# Anonymous tips: attachments, flood protection (keys are HMACs of the client, kept one hour),
+# proof-of-work difficulty in bits (browsers with JavaScript solve it; a plain form post is
+# accepted under the stricter no-work limit), retention after a tip is closed.
+COPPS_TIP_MAX_FILES = envint("COPPS_TIP_MAX_FILES", 5)
+COPPS_TIP_MAX_FILE_MB = envint("COPPS_TIP_MAX_FILE_MB", 25)
+COPPS_TIP_PER_SOURCE_PER_HOUR = envint("COPPS_TIP_PER_SOURCE_PER_HOUR", 10)
+COPPS_TIP_NOWORK_PER_SOURCE_PER_HOUR = envint("COPPS_TIP_NOWORK_PER_SOURCE_PER_HOUR", 3)
+COPPS_TIP_FOLLOWUP_FAILURES_PER_HOUR = envint("COPPS_TIP_FOLLOWUP_FAILURES_PER_HOUR", 10)
+COPPS_TIP_POW_BITS = envint("COPPS_TIP_POW_BITS", 16)
+COPPS_TIP_RETENTION_DAYS = envint("COPPS_TIP_RETENTION_DAYS", 365)
+# Files citizens send (tip attachments): never under MEDIA_ROOT, never served by URL.
+COPPS_PRIVATE_DIR = envstr("COPPS_PRIVATE_DIR", str(VAR_DIR / "private"))
+# Inbox: response-time targets per priority (hours), retention of closed conversations, which
+# message kinds' comments wait for a moderator (pre-moderation; the others are published at once
+# and moderated afterwards), how often replies and mentions are pulled from the channels.
+COPPS_INBOX_SLA_HOURS = envlist("COPPS_INBOX_SLA_HOURS", "urgent=1,high=4,normal=24,low=72")
+COPPS_INBOX_RETENTION_DAYS = envint("COPPS_INBOX_RETENTION_DAYS", 180)
+COPPS_COMMENTS_PREMODERATED = envlist("COPPS_COMMENTS_PREMODERATED", "notice")
+COPPS_COMMENTS_PER_SOURCE_PER_HOUR = envint("COPPS_COMMENTS_PER_SOURCE_PER_HOUR", 10)
+COPPS_INBOX_PULL_SECONDS = envint("COPPS_INBOX_PULL_SECONDS", 60)
+# E-mail to the contact address: `copps inbox smtpd` listens here (or an MTA pipes each mail to
+# `copps inbox mail`); replies go out from COPPS_CONTACT_EMAIL.
+COPPS_CONTACT_EMAIL = envstr("COPPS_CONTACT_EMAIL", "contact@police.example")
+COPPS_MAIL_INBOUND = envstr("COPPS_MAIL_INBOUND", "127.0.0.1:8026")
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")

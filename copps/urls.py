@@ -22,6 +22,13 @@ urlpatterns = [
     path("console/outbox/", include("copps.channels.outbox_urls")),
     path("console/fediverse/", include("copps.federation.console_urls")),
     path("console/notices/", include("copps.investigations.console_urls")),
+    path("console/tips/", include("copps.investigations.tip_console_urls")),
+    path("console/inbox/", include("copps.inbox.console_urls")),
+    # Anonymous tips (/tips/new, /tips/follow-up, /notices/<id>/tip): outside the language
+    # prefix, as the contract names them; the language comes from ?lang= or the browser.
+    path("", include("copps.investigations.tip_urls")),
+    path("hooks/sms/", include("copps.inbox.sms_urls")),
+    path("comments/", include("copps.inbox.comment_urls")),
     path("channels/sms/", include("copps.channels.sms_urls")),
     path("push/", include("copps.channels.push_urls")),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),

@@ -38,10 +38,19 @@ DELIVERIES_RESOLVE = "deliveries.resolve"  # decide unknown outcomes: sent / sen
 # public text, resolve it; see the internal case reference (communication staff never do).
 NOTICES_MANAGE = "notices.manage"
 
+# The citizens' inbox, per desk: the communication desk (comments, channel replies and mentions,
+# fediverse replies, e-mails) and the investigation desk (anonymous tips, SMS). Nobody holds both
+# by default: communication and investigation stay separate (tips never reach communicators).
+INBOX_COMMUNICATION = "inbox.communication"
+INBOX_MODERATE = "inbox.moderate"  # hide / remove / publish comments and replies (house rules)
+INBOX_INVESTIGATION = "inbox.investigation"  # tips and SMS: read, answer, export
+
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.COMMUNICATOR: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.COMMUNICATOR: frozenset(
+        _ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION, INBOX_MODERATE}
+    ),
     Role.EDITOR: frozenset(
         _ALL_STAFF
         | {
@@ -53,12 +62,14 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             AUDIT_VIEW,
             PAGES_EDIT,
             DELIVERIES_RESOLVE,
+            INBOX_COMMUNICATION,
+            INBOX_MODERATE,
         }
     ),
     # Officers draft for their own area only (enforced in the message access helper).
-    Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION}),
     Role.COACH: frozenset(_ALL_STAFF | {AUDIT_VIEW, GUIDELINES_MANAGE}),
-    Role.INVESTIGATOR: frozenset(_ALL_STAFF | {NOTICES_MANAGE}),
+    Role.INVESTIGATOR: frozenset(_ALL_STAFF | {NOTICES_MANAGE, INBOX_INVESTIGATION}),
     Role.ANALYST: frozenset(_ALL_STAFF),
     Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
     Role.ADMIN: frozenset(
@@ -75,6 +86,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             USERS_MANAGE,
             CHANNELS_MANAGE,
             DELIVERIES_RESOLVE,
+            INBOX_COMMUNICATION,
+            INBOX_MODERATE,
         }
     ),
 }

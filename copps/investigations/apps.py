@@ -16,3 +16,11 @@ class InvestigationsConfig(AppConfig):
         from .rules import notice_gate
 
         gates.register("investigations.notice", notice_gate)
+
+        # Questions to a web tipster wait for their next visit with code and secret.
+        from copps.inbox import replies
+        from copps.inbox.models import Source
+
+        from .tips import send_to_tipster
+
+        replies.register(Source.TIP, send_to_tipster)

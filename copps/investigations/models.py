@@ -113,3 +113,43 @@ class Notice(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state in CLOSED_STATES
+
+
+class TipState(models.TextChoices):
+    OPEN = "open", _("Open")
+    STOPPED = "stopped", _("Stopped by the tipster")
+    CLOSED = "closed", _("Closed")
+
+
+class Tip(models.Model):
+    """An anonymous tip: a conversation on the investigation desk, a code and a secret.
+
+    The tipster comes back with ``code`` + the secret (only its hash is kept) to read questions
+    and answer. Nothing identifies the tipster: no account, no IP address, no User-Agent; an SMS
+    tip names only an alias (``inbox.SmsAlias``). ``created_at`` is rounded to the minute.
+    """
+
+    conversation = models.OneToOneField(
+        "inbox.Conversation", on_delete=models.CASCADE, related_name="tip"
+    )
+    code = models.CharField(_("tip code"), max_length=20, unique=True)
+    secret_hash = models.CharField(max_length=200, blank=True)
+    notice = models.ForeignKey(
+        Notice,
+        verbose_name=_("notice"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tips",
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=TipState.choices, default=TipState.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("tip")
+
+    def __str__(self) -> str:
+        return self.code
