@@ -37,6 +37,8 @@ def fediverse_retention(now) -> int:
 def _jobs():
     from copps.channels import deliveries
     from copps.federation import outgoing
+    from copps.inbox import jobs as inbox_jobs
+    from copps.inbox import pull as inbox_pull
     from copps.investigations.actions import lapse_due
     from copps.newsroom.actions import expire_due, publish_due
 
@@ -54,6 +56,9 @@ def _jobs():
         "fediverse_expired": fediverse_retention,
         "login_failures_deleted": delete_old_login_failures,
         "subscriptions_expired": delete_stale_subscriptions,
+        # Replies and mentions from the channels (and the fediverse) into the citizens' inbox.
+        "inbox_pulled": inbox_pull.pull_due,
+        "inbox_expired": inbox_jobs.retention,
     }
 
 
