@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "copps.newsroom",
     "copps.federation",
     "copps.inbox",
+    "copps.blotter",
     "copps.investigations",
     "copps.public",
     "copps.worker",

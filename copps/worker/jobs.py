@@ -35,6 +35,7 @@ def fediverse_retention(now) -> int:
 
 
 def _jobs():
+    from copps.blotter.publish import publish_due as blotter_publish_due
     from copps.channels import deliveries
     from copps.federation import outgoing
     from copps.inbox import jobs as inbox_jobs
@@ -59,6 +60,7 @@ def _jobs():
         # Replies and mentions from the channels (and the fediverse) into the citizens' inbox.
         "inbox_pulled": inbox_pull.pull_due,
         "inbox_expired": inbox_jobs.retention,
+        "blotter_published": blotter_publish_due,
     }
 
 
