@@ -65,7 +65,6 @@ AUTO_PREFIX = "auto:"
 # The keyword that starts a tip -> its language (None: the same word in several languages).
 TIP_KEYWORDS: dict[str, str | None] = {
     "tip": None,  # Dutch and English
-    "tips": None,
     "tuyau": "fr",
     "hinweis": "de",
 }

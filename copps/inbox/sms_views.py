@@ -69,14 +69,15 @@ def parse_raw(raw: bytes) -> dict[str, bytes]:
 
 
 def _params(request: HttpRequest) -> dict[str, bytes]:
-    params = parse_raw(get_bytes_from_wsgi(request.environ, "QUERY_STRING", ""))
+    environ = getattr(request, "environ", None) or request.META
+    params = parse_raw(get_bytes_from_wsgi(environ, "QUERY_STRING", ""))
     if request.method != "POST":
         return params
     # POST parameters win over the query string.
     if request.content_type == "application/x-www-form-urlencoded":
         return params | parse_raw(request.body)
     if request.content_type == "multipart/form-data":
-        posted = {k: v.encode("utf-8", "surrogatepass") for k, v in request.POST.items()}
+        posted = {k: str(v).encode("utf-8", "surrogatepass") for k, v in request.POST.items()}
         return params | dict(list(posted.items())[:MAX_PARAMS])
     return params
 
