@@ -7,3 +7,14 @@ class InboxConfig(AppConfig):
     label = "inbox"
     verbose_name = _("Inbox")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from . import replies, sms
+        from .models import Source
+
+        # Investigators' answers to a text go back to the alias's number by SMS.
+        replies.register(Source.SMS, sms.send_reply)
+        # A production deployment without token or allowed addresses has a closed SMS hook.
+        checks.register(sms.check_hook, checks.Tags.security)

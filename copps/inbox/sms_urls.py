@@ -1,5 +1,9 @@
-"""URL patterns (filled in by the part of issue 5 that owns them)."""
+"""Text-to-police SMS: Kannel's sms-service hook (``/hooks/sms/kannel``)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import sms_views
+
+urlpatterns: list[URLPattern] = [
+    path("kannel", sms_views.kannel, name="sms-hook-kannel"),
+]
