@@ -21,6 +21,131 @@ AREAS = [
     ("Noord", "noord", ["2030", "2170"]),
     ("Zuid", "zuid", ["2020", "2610"]),
 ]
+# The blotter's demo incidents: (hours ago, code, category, summary, street, number, postcode,
+# municipality). Summaries carry personal data on purpose: the public blotter must not.
+BLOTTER_DEMO = [
+    (
+        60,
+        "theft",
+        "Fietsdiefstal",
+        "Fiets gestolen aan het station, eigenaar Jan Peeters belde 0475 12 34 56.",
+        "Koningin Astridplein",
+        "27",
+        "2018",
+        "Antwerpen",
+    ),
+    (
+        50,
+        "burglary",
+        "Woninginbraak",
+        "Inbraak via achterdeur, geen verdachten.",
+        "Bredabaan",
+        "112",
+        "2170",
+        "Merksem",
+    ),
+    (
+        44,
+        "vandalism",
+        "Vandalisme",
+        "Graffiti op bushokje.",
+        "Groenplaats",
+        "",
+        "2000",
+        "Antwerpen",
+    ),
+    (
+        40,
+        "traffic",
+        "Verkeersongeval",
+        "Aanrijding tussen twee wagens, stoffelijke schade, nummerplaat 1-ABC-234.",
+        "Boomsesteenweg",
+        "40",
+        "2610",
+        "Wilrijk",
+    ),
+    (
+        36,
+        "noise",
+        "Geluidsoverlast",
+        "Luide muziek na middernacht.",
+        "Kiel",
+        "",
+        "2020",
+        "Antwerpen",
+    ),
+    (
+        30,
+        "domestic_violence",
+        "Intrafamiliaal geweld",
+        "Ruzie tussen partners.",
+        "Lange Lobroekstraat",
+        "5",
+        "2060",
+        "Antwerpen",
+    ),
+    (28, "theft", "Gauwdiefstal", "Gsm gestolen op de tram.", "Meir", "", "2000", "Antwerpen"),
+    (
+        20,
+        "suspicious_x",
+        "Verdachte situatie",
+        "Onbekende code uit de meldkamer.",
+        "Kerkstraat",
+        "3",
+        "2060",
+        "Antwerpen",
+    ),
+    (
+        16,
+        "burglary",
+        "Inbraak bedrijf",
+        "Inbraak in loods, kabels weggenomen.",
+        "Noorderlaan",
+        "",
+        "2030",
+        "Antwerpen",
+    ),
+    (
+        13,
+        "traffic",
+        "Verkeershinder",
+        "Defecte verkeerslichten.",
+        "Turnhoutsebaan",
+        "",
+        "2140",
+        "Borgerhout",
+    ),
+    (
+        11.99,
+        "vandalism",
+        "Vandalisme",
+        "Ruit ingegooid bij handelszaak.",
+        "Carnotstraat",
+        "88",
+        "2060",
+        "Antwerpen",
+    ),
+    (
+        8,
+        "theft",
+        "Diefstal uit wagen",
+        "Laptop uit auto gestolen.",
+        "Bisschoppenhoflaan",
+        "",
+        "2100",
+        "Deurne",
+    ),
+    (
+        3,
+        "noise",
+        "Burenlawaai",
+        "Feest in appartement.",
+        "Sint-Bernardsesteenweg",
+        "",
+        "2660",
+        "Hoboken",
+    ),
+]
 # Sandbox accounts: the built-in imitation of each service answers, nothing leaves the machine.
 # (slug, kind, language, name, config, secrets, audiences)
 CHANNELS = [
@@ -231,6 +356,7 @@ class Command(BaseCommand):
             self._fediverse(users, areas)
             self._messages(users, areas, audiences)
             self._notices(users, areas)
+            self._blotter()
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
     def _channels(self, audiences):
@@ -373,6 +499,42 @@ class Command(BaseCommand):
             investigations.submit_notice(notice, by=investigator)
             notice.message.refresh_from_db()
             actions.approve_message(notice.message, by=editor)
+
+    def _blotter(self):
+        """Incidents from the last three days as dispatch would send them (with the personal data
+        dispatch holds). The default policy publishes the allowed categories 12 hours after the
+        report; the worker publishes each one as its delay passes, so the blotter fills while the
+        demo runs. Sensitive categories and the unknown code never appear."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from copps.blotter import importer
+
+        now = timezone.now()
+        rows = []
+        for i, (hours, code, category, summary, street, number, postcode, place) in enumerate(
+            BLOTTER_DEMO, start=1
+        ):
+            rows.append(
+                (
+                    i,
+                    {
+                        "incident_id": f"DEMO-{i:04d}",
+                        "reported_at": (now - timedelta(hours=hours)).isoformat(),
+                        "category_code": code,
+                        "category": category,
+                        "summary": summary,
+                        "street": street,
+                        "house_number": number,
+                        "postcode": postcode,
+                        "municipality": place,
+                        "status": "closed",
+                        "unit": "PZ Demo",
+                    },
+                )
+            )
+        importer.import_rows(rows, actor="demo")
 
     def _messages(self, users, areas, audiences):
         com, ed, officer = users[Role.COMMUNICATOR], users[Role.EDITOR], users[Role.OFFICER]
