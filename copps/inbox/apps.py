@@ -7,3 +7,10 @@ class InboxConfig(AppConfig):
     label = "inbox"
     verbose_name = _("Inbox")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import comments, replies
+        from .models import Source
+
+        # Our replies to comments on the public site are published there at once.
+        replies.register(Source.COMMENT, comments.send_reply)
