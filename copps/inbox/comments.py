@@ -36,11 +36,11 @@ from copps.newsroom.models import Kind, Message
 from copps.newsroom.workflow import PUBLIC_STATES
 
 from . import actions
-from .models import Conversation, Direction, Entry, SendState, Source, Visibility
+from .models import Direction, Entry, SendState, Source, Visibility
 
 MAX_TEXT_CHARS = 2000
 MAX_NAME_CHARS = 60
-TOKEN_SALT = "copps.comment"
+STATUS_SALT = "copps.comment"
 # Shown instead of an empty display name (translated when the page is rendered).
 ANONYMOUS = gettext_lazy("Anonymous citizen")
 # Control characters a browser never sends in a textarea (NUL breaks PostgreSQL text columns).
@@ -150,22 +150,20 @@ def post_comment(
 
 
 def status_token(entry: Entry) -> str:
-    return signing.dumps({"e": entry.pk}, salt=TOKEN_SALT)
+    return signing.dumps({"e": entry.pk}, salt=STATUS_SALT)
 
 
 def entry_for_token(token: str) -> Entry | None:
     """The comment behind a status token, or None for a forged, damaged or stale one."""
     try:
-        data = signing.loads(token, salt=TOKEN_SALT)
+        data = signing.loads(token, salt=STATUS_SALT)
     except signing.BadSignature:
         return None
     pk = data.get("e") if isinstance(data, dict) else None
     if not isinstance(pk, int):
         return None
     return (
-        Entry.objects.filter(
-            pk=pk, direction=Direction.IN, conversation__source=Source.COMMENT
-        )
+        Entry.objects.filter(pk=pk, direction=Direction.IN, conversation__source=Source.COMMENT)
         .select_related("conversation", "conversation__message", "rule")
         .first()
     )
@@ -184,20 +182,27 @@ def thread(message: Message) -> list[dict]:
     the text is never shown), and ``replies`` (our published answers). Pending comments are
     left out.
     """
-    conversations = (
-        Conversation.objects.filter(source=Source.COMMENT, message=message)
-        .order_by("created_at", "pk")
-        .prefetch_related("entries", "entries__rule")
+    # One query for the whole thread (the article page is counted in queries).
+    entries = (
+        Entry.objects.filter(
+            conversation__source=Source.COMMENT,
+            conversation__message=message,
+            direction__in=(Direction.IN, Direction.OUT),
+        )
+        .select_related("rule")
+        .order_by("conversation__created_at", "conversation_id", "pk")
     )
+    by_conversation: dict[int, list[Entry]] = {}
+    for entry in entries:
+        by_conversation.setdefault(entry.conversation_id, []).append(entry)
     items = []
-    for conversation in conversations:
-        entries = list(conversation.entries.all())
-        comment = next((e for e in entries if e.direction == Direction.IN), None)
+    for thread_entries in by_conversation.values():
+        comment = next((e for e in thread_entries if e.direction == Direction.IN), None)
         if comment is None or comment.visibility == Visibility.PENDING:
             continue
         replies = [
             e
-            for e in entries
+            for e in thread_entries
             if e.direction == Direction.OUT and e.send_state in _SHOWN_REPLY_STATES
         ]
         moderated = comment.visibility in (Visibility.HIDDEN, Visibility.REMOVED)
