@@ -327,3 +327,39 @@ def test_the_house_rules_page_lists_the_numbered_rules_with_anchors(client, rule
     rules[6].active = False
     rules[6].save()
     assert 'id="rule-6"' not in client.get("/nl/pages/house-rules/").content.decode()
+
+
+# The console editor of the numbered rules --------------------------------------------------------
+
+RULES_URL = "/console/pages/house-rules/rules"
+
+
+def rule_form(number, title_en="No shouting", active="on", **extra):
+    data = {"rule-number": number, "rule-title_en": title_en, "rule-text_en": "Please."}
+    if active:
+        data["rule-active"] = active
+    return {**data, **extra}
+
+
+def test_an_editor_changes_adds_and_retires_rules_and_the_site_follows(client, editor, rules):
+    client.force_login(editor)
+    page = client.get(RULES_URL)
+    assert page.status_code == 200 and "Be respectful" in page.content.decode()
+    assert client.post(RULES_URL, rule_form(9)).status_code == 302
+    assert client.post(RULES_URL, rule_form(2, title_en="No hate", active="")).status_code == 302
+    public = client.get("/en/pages/house-rules/").content.decode()
+    assert 'id="rule-9"' in public and "No shouting" in public
+    assert 'id="rule-2"' not in public
+    assert HouseRule.objects.get(number=2).title == {"en": "No hate"}
+
+
+def test_the_rules_editor_refuses_what_it_should(client, communicator, editor):
+    assert client.get(RULES_URL).status_code == 302  # to the login page
+    client.force_login(communicator)
+    assert client.get(RULES_URL).status_code == 403
+    assert client.post(RULES_URL, rule_form(9)).status_code == 403
+    client.force_login(editor)
+    assert client.put(RULES_URL).status_code == 405
+    for bad in (rule_form(0), rule_form(9, title_en=""), rule_form("x"), {"rule-number": "9"}):
+        assert client.post(RULES_URL, bad).status_code == 422
+    assert not HouseRule.objects.exists()

@@ -203,3 +203,30 @@ def ensure_default_rules() -> int:
 
 def active_rules():
     return HouseRule.objects.filter(active=True).order_by("number")
+
+
+def save_rule(
+    *, by, number: int, title: dict[str, str], text: dict[str, str], active: bool = True
+) -> HouseRule:
+    """Create or change the rule with ``number`` (the console's house rules editor).
+
+    A rule is never deleted (moderation decisions cite it): it is retired with ``active`` off.
+    """
+    from copps.audit import log as audit
+
+    title = {k: v.strip() for k, v in title.items() if v and v.strip()}
+    text = {k: v.strip() for k, v in text.items() if v and v.strip()}
+    with transaction.atomic():
+        rule, created = HouseRule.objects.select_for_update().get_or_create(
+            number=number, defaults={"title": title, "text": text, "active": active}
+        )
+        if not created:
+            rule.title, rule.text, rule.active = title, text, active
+            rule.save()
+        audit.record(
+            actor=by,
+            action="inbox.house_rule.create" if created else "inbox.house_rule.change",
+            obj=rule,
+            data={"number": number, "active": active},
+        )
+    return rule
