@@ -345,6 +345,8 @@ def test_an_editor_changes_adds_and_retires_rules_and_the_site_follows(client, e
     client.force_login(editor)
     page = client.get(RULES_URL)
     assert page.status_code == 200 and "Be respectful" in page.content.decode()
+    ids = re.findall(r' id="([^"]+)"', page.content.decode())
+    assert len(ids) == len(set(ids)), "every label points at its own field"
     assert client.post(RULES_URL, rule_form(9)).status_code == 302
     assert client.post(RULES_URL, rule_form(2, title_en="No hate", active="")).status_code == 302
     public = client.get("/en/pages/house-rules/").content.decode()

@@ -42,7 +42,7 @@ class HouseRuleForm(forms.Form):
             )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if not any(data.get(f"title_{code}") for code, _name in LANGUAGES):
             raise forms.ValidationError(_("Give the rule a title in at least one language."))
         return data
@@ -52,6 +52,13 @@ class HouseRuleForm(forms.Form):
 
     def language_rows(self):
         return [(name, self[f"title_{code}"], self[f"text_{code}"]) for code, name in LANGUAGES]
+
+
+def _number(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _initial(rule: HouseRule) -> dict:
@@ -73,7 +80,10 @@ def rules(request):
     status = 200
     failed: HouseRuleForm | None = None
     if request.method == "POST":
-        form = HouseRuleForm(request.POST, prefix="rule")
+        number = _number(request.POST.get("rule-number"))
+        known = number is not None and HouseRule.objects.filter(number=number).exists()
+        auto_id = f"rule{request.POST.get('rule-number')}-%s" if known else "new-%s"
+        form = HouseRuleForm(request.POST, prefix="rule", auto_id=auto_id)
         if form.is_valid():
             rule = house_rules.save_rule(
                 by=request.user,
@@ -87,15 +97,21 @@ def rules(request):
         failed, status = form, 422
     forms_ = []
     for rule in HouseRule.objects.order_by("number"):
-        if failed is not None and failed.data.get("rule-number") == str(rule.number):
+        if failed is not None and _number(failed.data.get("rule-number")) == rule.number:
             forms_.append(failed)
         else:
-            forms_.append(HouseRuleForm(initial=_initial(rule), prefix="rule"))
+            forms_.append(
+                HouseRuleForm(
+                    initial=_initial(rule), prefix="rule", auto_id=f"rule{rule.number}-%s"
+                )
+            )
     if failed is not None and failed not in forms_:
         new = failed
     else:
         taken = HouseRule.objects.order_by("-number").values_list("number", flat=True).first()
-        new = HouseRuleForm(initial={"number": (taken or 0) + 1, "active": True}, prefix="rule")
+        new = HouseRuleForm(
+            initial={"number": (taken or 0) + 1, "active": True}, prefix="rule", auto_id="new-%s"
+        )
     return render(
         request,
         "inbox/comments/console_rules.html",
