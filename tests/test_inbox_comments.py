@@ -365,3 +365,17 @@ def test_the_rules_editor_refuses_what_it_should(client, communicator, editor):
     for bad in (rule_form(0), rule_form(9, title_en=""), rule_form("x"), {"rule-number": "9"}):
         assert client.post(RULES_URL, bad).status_code == 422
     assert not HouseRule.objects.exists()
+
+
+def test_the_command_loads_the_default_rules_once(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("load_house_rules", stdout=out)
+    call_command("load_house_rules", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{len(DEFAULT_RULES)} house rule(s) added.",
+        "0 house rule(s) added.",
+    ]
