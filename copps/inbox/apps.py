@@ -11,10 +11,12 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from . import replies, sms
+        from . import comments, replies, sms
         from .models import Source
 
         # Investigators' answers to a text go back to the alias's number by SMS.
         replies.register(Source.SMS, sms.send_reply)
         # A production deployment without token or allowed addresses has a closed SMS hook.
         checks.register(sms.check_hook, checks.Tags.security)
+        # Our replies to comments on the public site are published there at once.
+        replies.register(Source.COMMENT, comments.send_reply)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 from copps.accounts.models import Area
 from copps.newsroom.models import CONTENT_LANGUAGES
 from copps.newsroom.workflow import PUBLIC_STATES
-from copps.public.views import public_cache
+from copps.public.views import comments_context, public_cache
 
 from .models import CLOSED_STATES, Notice, NoticeKind, NoticeState
 
@@ -136,6 +136,7 @@ def notice_detail(request, pk: int):
         request,
         "investigations/notice_detail.html",
         {
+            **comments_context(message, language),
             "notice": notice,
             "message": message,
             "version": version,

@@ -190,6 +190,7 @@ def message_detail(request, pk: int, slug: str = ""):
         request,
         "public/message_detail.html",
         {
+            **comments_context(message, language),
             "message": message,
             "version": version,
             "images": images,
@@ -210,6 +211,14 @@ def message_detail(request, pk: int, slug: str = ""):
             "section": "news",
         },
     )
+
+
+def comments_context(message: Message, language: str) -> dict:
+    """The comment thread and form under a message (copps.inbox.comments)."""
+    from copps.inbox.comment_forms import CommentForm
+    from copps.inbox.comments import context_for
+
+    return {**context_for(message), "comment_form": CommentForm(initial={"language": language})}
 
 
 @require_safe
@@ -247,11 +256,13 @@ def page(request, slug: str):
         found = pages[sorted(pages, key=CONTENT_LANGUAGES.index)[0]]
     if found is None:
         raise Http404
-    return render(
-        request,
-        "public/page.html",
-        {"page": found, "foreign": found.language != language},
-    )
+    context = {"page": found, "foreign": found.language != language}
+    if slug == Page.Slug.HOUSE_RULES:
+        # The numbered rules moderators cite (#rule-<n>), under the page text.
+        from copps.inbox.house_rules import active_rules
+
+        context["house_rules"] = list(active_rules())
+    return render(request, "public/page.html", context)
 
 
 @require_safe

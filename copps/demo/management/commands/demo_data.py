@@ -357,6 +357,9 @@ class Command(BaseCommand):
             self._messages(users, areas, audiences)
             self._notices(users, areas)
             self._blotter()
+            from copps.inbox.house_rules import ensure_default_rules
+
+            ensure_default_rules()
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
     def _channels(self, audiences):
