@@ -24,6 +24,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def private_dir(settings, tmp_path):
+    tip_settings(settings, tmp_path)
+
+
+def tip_settings(settings, tmp_path) -> None:
+    """Files under the test's own directory; limits high (the limits have their own tests)."""
     settings.COPPS_PRIVATE_DIR = str(tmp_path / "private")
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.COPPS_TIP_POW_BITS = 8
@@ -39,6 +44,11 @@ def investigator(make_user):
 
 @pytest.fixture
 def notice(investigator, editor, make_channel):
+    return published_notice(investigator, editor, make_channel)
+
+
+def published_notice(investigator, editor, make_channel):
+    """An active, published missing-person notice (authorised for the sandbox Mastodon)."""
     make_channel(
         "mastodon",
         config={"instance_url": "https://social.example"},
@@ -158,6 +168,12 @@ def test_the_page_speaks_the_language_asked_for():
         assert page.status_code == 200
         assert f'<html lang="{lang}">' in page.content.decode()
         assert f'name="lang" value="{lang}"' in page.content.decode()
+    # Without ?lang= the browser's language decides; the hidden field wins over both on a post.
+    german = Client(HTTP_ACCEPT_LANGUAGE="de-BE,de;q=0.9").get("/tips/new")
+    assert '<html lang="de">' in german.content.decode()
+    assert 'href="/tips/new?lang=fr"' in german.content.decode()  # language links keep the page
+    posted = send(browser(), "/tips/new?lang=nl", message="Iets.", lang="fr")
+    assert '<html lang="fr">' in posted.content.decode()
 
 
 def test_the_form_carries_a_signed_challenge_and_the_script_file_not_inline_script():

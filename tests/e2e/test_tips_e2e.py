@@ -11,11 +11,6 @@ from copps.inbox import actions as inbox
 from copps.investigations.models import Tip
 from tests import test_tips_web as web
 
-# The tip form's fixtures (pytest registers them by their own names: notice, investigator, …).
-_investigator_fixture = web.investigator
-_notice_fixture = web.notice
-_private_dir_fixture = web.private_dir
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 COLLECT_VIOLATIONS = """
@@ -27,9 +22,20 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture(autouse=True)
-def real_work(settings):
+def tip_settings(settings, tmp_path):
+    web.tip_settings(settings, tmp_path)
     # Enough bits that the script really searches (a few thousand hashes), few enough for CI.
     settings.COPPS_TIP_POW_BITS = 12
+
+
+@pytest.fixture
+def investigator(make_user):
+    return make_user("investigator", "ivo")
+
+
+@pytest.fixture
+def notice(investigator, editor, make_channel):
+    return web.published_notice(investigator, editor, make_channel)
 
 
 def test_a_citizen_sends_a_tip_on_a_notice_and_answers_the_investigators_question(
@@ -92,3 +98,28 @@ def test_the_form_works_with_javascript_switched_off(browser, live_server):
         assert RateHit.objects.count() == 1  # no work: counted under the stricter limit only
     finally:
         context.close()
+
+
+def test_the_tip_pages_have_no_wcag_violations(new_page, notice):
+    from .test_accessibility import violations
+
+    page = new_page(locale="nl-BE")
+    for path in ("/tips/new?lang=nl", f"/notices/{notice.pk}/tip?lang=fr", "/tips/follow-up"):
+        page.goto(path)
+        assert violations(page) == [], path
+    # With errors shown, on the confirmation page and in the conversation.
+    page.goto("/tips/new?lang=en")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please describe what you know.")
+    assert violations(page) == [], "form with errors"
+    page.get_by_label("What do you know?").fill("Een witte bestelwagen.")
+    page.get_by_role("button", name="Send").click()
+    code = page.locator("#tip-code").inner_text()
+    secret = page.locator("#tip-secret").inner_text()
+    assert violations(page) == [], "confirmation"
+    page.goto("/tips/follow-up?lang=en")
+    page.get_by_label("Tip code").fill(code)
+    page.get_by_label("Secret").fill(secret)
+    page.get_by_role("button", name="Show the conversation").click()
+    expect(page.locator(".tip-conversation")).to_contain_text("Een witte bestelwagen.")
+    assert violations(page) == [], "conversation"
