@@ -363,6 +363,9 @@ COPPS_AP_DEAD_SERVER_DAYS = envint("COPPS_AP_DEAD_SERVER_DAYS", 7)
 COPPS_AP_SEEN_DAYS = envint("COPPS_AP_SEEN_DAYS", 14)
 COPPS_AP_ITEM_RETENTION_DAYS = envint("COPPS_AP_ITEM_RETENTION_DAYS", 180)
 
+# Error reports never carry the client's address, User-Agent or cookies (anonymous tips).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "copps.lib.errorreports.AnonymousExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

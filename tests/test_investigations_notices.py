@@ -214,8 +214,8 @@ def test_an_approved_notice_is_published_on_its_page_and_on_the_authorised_chann
     html = page.content.decode()
     assert NAME in html and f'alt="Foto van {NAME}"' in html
     assert "I have information" in html or "informatie" in html.lower()
-    # The written tip form comes with anonymous tips: until then only the phone numbers, no dead link.
-    assert f"/notices/{live.pk}/tip" not in html and 'href="tel:101"' in html
+    # The written tip form (anonymous tips) is linked, in the page's language, next to the phone.
+    assert f'href="/notices/{live.pk}/tip?lang=nl"' in html and 'href="tel:101"' in html
     assert CASE not in html and "MAG-2026-117" not in html
     listing = client.get("/nl/notices/").content.decode()
     assert NAME in listing and CASE not in listing

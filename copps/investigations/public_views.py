@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language
@@ -28,7 +29,7 @@ from copps.public.views import comments_context, public_cache
 from .models import CLOSED_STATES, Notice, NoticeKind, NoticeState
 
 NOTICES_PER_PAGE = 20
-# Where a citizen reports what they know (the tip form is a later part of issue 5).
+# Where a citizen reports what they know by phone (the written tip form: tip_views).
 POLICE_PHONE = "101"
 
 
@@ -143,10 +144,9 @@ def notice_detail(request, pk: int):
             "foreign": version.language != language,
             "images": list(message.images.all()),
             "phone": POLICE_PHONE,
-            # The contract URL of the tip form (issue 5, part 2).
-            # The written tip form (/notices/<id>/tip) comes with anonymous tips: until that
-            # exists the page offers the phone numbers only, never a link that leads nowhere.
-            "tip_url": "",
+            # The contract URL of the tip form (issue 5): outside the language prefix, so the
+            # language travels as ?lang=. Only active notices get here (closed ones are a 410).
+            "tip_url": reverse("tips:notice", args=[notice.pk]) + f"?lang={language}",
             "section": "notices",
         },
     )

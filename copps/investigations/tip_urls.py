@@ -1,5 +1,13 @@
-"""URL patterns (filled in by the part of issue 5 that owns them)."""
+"""Anonymous tips on the public site (outside the language prefix, as the contract names them)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import tip_views
+
+app_name = "tips"
+
+urlpatterns = [
+    path("tips/new", tip_views.tip_new, name="new"),
+    path("tips/follow-up", tip_views.follow_up, name="follow-up"),
+    path("notices/<int:pk>/tip", tip_views.notice_tip, name="notice"),
+]
