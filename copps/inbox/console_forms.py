@@ -18,6 +18,15 @@ class ReplyForm(forms.Form):
         help_text=_("Sent through the channel the citizen used, and recorded here."),
     )
 
+    def __init__(self, *args, tip: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tip:
+            self.fields["text"].label = _("Question to the tipster")
+            self.fields["text"].help_text = _(
+                "The tipster reads it through the channel they used (the follow-up page with "
+                "their tip code, or SMS)."
+            )
+
 
 class NoteForm(forms.Form):
     text = forms.CharField(

@@ -348,13 +348,14 @@ def _conversation_page(request, conversation: Conversation, status: int = 200, *
             form = forms.get(f"moderate_{entry.pk}") or ModerateForm(auto_id=f"mod-{entry.pk}-%s")
             entry.moderate_form = form  # type: ignore[attr-defined]
     staff = desk_staff(conversation.desk)
+    tip = _tip_of(conversation)
     context = {
         "conversation": conversation,
         "entries": entries,
-        "tip": _tip_of(conversation),
+        "tip": tip,
         "investigation": conversation.desk == Desk.INVESTIGATION,
         "moderates": moderates,
-        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "reply_form": forms.get("reply_form") or ReplyForm(tip=tip is not None),
         "note_form": forms.get("note_form") or NoteForm(),
         "triage_form": forms.get("triage_form")
         or TriageForm(
@@ -400,7 +401,7 @@ def _conversation_post(view):
 
 @_conversation_post
 def conversation_reply(request, conversation: Conversation):
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, tip=_tip_of(conversation) is not None)
     if form.is_valid():
         try:
             entry = actions.reply(conversation, by=request.user, text=form.cleaned_data["text"])
