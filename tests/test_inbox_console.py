@@ -641,3 +641,15 @@ def test_the_demo_conversations_load_once(investigator, area):
     assert tip.notice == notice
     assert [e.direction for e in tip.conversation.entries.all()] == ["in", "out"]
     assert tip.conversation.entries.get(direction="out").send_state == SendState.SENT
+
+
+@pytest.mark.parametrize("name", ["evil\r\nSet-Cookie: x=1.jpg", 'quote".jpg', "été 📷.jpg", "\t"])
+def test_a_hostile_file_name_still_downloads_with_a_safe_header(investigator, name):
+    web_tip(files=[SimpleUploadedFile("bus.jpg", jpeg_with_exif())])
+    attachment = Attachment.objects.get()
+    Attachment.objects.filter(pk=attachment.pk).update(name=name)
+    response = client_for(investigator).get(
+        reverse("inbox_console:attachment", args=[attachment.pk])
+    )
+    assert response.status_code == 200
+    assert "\n" not in response["Content-Disposition"] and "Set-Cookie" not in response.headers

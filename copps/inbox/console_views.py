@@ -495,6 +495,12 @@ def entry_moderate(request, pk: int):
     return _conversation_page(request, conversation, status=400, **{f"moderate_{entry.pk}": form})
 
 
+def download_name(attachment: Attachment) -> str:
+    """The citizen's file name without control characters (a header must never break)."""
+    name = "".join(ch for ch in attachment.name if ch.isprintable()).strip()
+    return name[:150] or f"attachment-{attachment.pk}"
+
+
 @object_view
 @require_safe
 def attachment_download(request, pk: int):
@@ -520,7 +526,7 @@ def attachment_download(request, pk: int):
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.name or f"attachment-{attachment.pk}",
+        filename=download_name(attachment),
         content_type=attachment.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
