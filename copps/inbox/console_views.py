@@ -333,6 +333,9 @@ def exif_summary(exif: dict) -> list[tuple[str, str]]:
 
 def _conversation_page(request, conversation: Conversation, status: int = 200, **forms):
     user = request.user
+    if conversation.desk == Desk.INVESTIGATION:  # who read which tip or SMS: ids, no content
+        with transaction.atomic():
+            audit.record(actor=user, action="inbox.view", obj=conversation)
     entries = list(
         conversation.entries.select_related("by", "rule").prefetch_related(
             "attachments", "decisions__rule", "decisions__by"
@@ -379,11 +382,7 @@ def _conversation_page(request, conversation: Conversation, status: int = 200, *
 @object_view
 @require_safe
 def conversation(request, pk: int):
-    conversation = access.get_conversation_for(request.user, pk)
-    if conversation.desk == Desk.INVESTIGATION:
-        with transaction.atomic():
-            audit.record(actor=request.user, action="inbox.view", obj=conversation)
-    return _conversation_page(request, conversation)
+    return _conversation_page(request, access.get_conversation_for(request.user, pk))
 
 
 def _conversation_post(view):
