@@ -74,6 +74,10 @@ EXPECTED = {
     "own tokens":                 (Y,   Y,   Y,   Y,    Y,   Y,   Y,   Y),
     "manage channels":            (N,   N,   N,   N,    N,   N,   N,   Y),
     "resolve unknown deliveries": (N,   Y,   N,   N,    N,   N,   N,   Y),
+    # The citizens' inbox: two desks that never cross (tips and SMS: investigators only).
+    "read the communication inbox":(Y,  Y,   Y,   N,    N,   N,   N,   Y),
+    "moderate citizens' comments":(Y,   Y,   N,   N,    N,   N,   N,   Y),
+    "read tips":                  (N,   N,   N,   N,    Y,   N,   N,   N),
 }
 # fmt: on
 
@@ -376,6 +380,42 @@ def resolve_deliveries(w):
     assert Delivery.objects.get(pk=delivery.pk).state == "cancelled"
 
 
+def refused_or_hidden(status: int, allowed_status: int = 200) -> None:
+    """Like ``refused_if``, where a refusal may also be a 404 (no hint that the object exists)."""
+    if status == 404:
+        raise PermissionDenied(status)
+    refused_if(status, allowed_status)
+
+
+def read_communication_inbox(w):
+    from copps.inbox import actions as inbox
+
+    conversation, _ = inbox.open_conversation(source="mastodon", external_id="matrix-1")
+    inbox.receive(conversation, text="When does the cycle path reopen?")
+    refused_or_hidden(w.http("get", f"/console/inbox/{conversation.pk}/"))
+
+
+def moderate_comments(w):
+    from copps.inbox import actions as inbox
+    from copps.inbox.models import HouseRule
+
+    rule = HouseRule.objects.create(number=1, title={"en": "Be kind"})
+    conversation, _ = inbox.open_conversation(source="comment")
+    entry = inbox.receive(conversation, text="You are all idiots", visibility="pending")
+    data = {"action": "hide", "rule": str(rule.pk)}
+    refused_or_hidden(w.http("post", f"/console/inbox/entries/{entry.pk}/moderate", data=data), 302)
+    entry.refresh_from_db()
+    assert entry.visibility == "hidden"
+
+
+def read_tips(w):
+    from copps.investigations import tips
+
+    tip = tips.create_tip(text="The van was blue.").tip
+    refused_or_hidden(w.http("get", "/console/tips/"))
+    refused_or_hidden(w.http("get", f"/console/inbox/{tip.conversation_id}/"))
+
+
 CELLS = {
     "view console": view_console,
     "create message, own area": create_own_area,
@@ -405,6 +445,9 @@ CELLS = {
     "own tokens": own_tokens,
     "manage channels": manage_channels,
     "resolve unknown deliveries": resolve_deliveries,
+    "read the communication inbox": read_communication_inbox,
+    "moderate citizens' comments": moderate_comments,
+    "read tips": read_tips,
 }
 
 

@@ -1,5 +1,14 @@
-"""URL patterns (filled in by the part of issue 5 that owns them)."""
+"""The investigator console for tips, mounted at /console/tips/ (namespace ``tip_console``)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import tip_console_views as views
+
+app_name = "tip_console"
+
+urlpatterns = [
+    path("", views.tip_list, name="list"),
+    path("<int:pk>/", views.tip_detail, name="detail"),
+    path("<int:pk>/close", views.tip_close, name="close"),
+    path("<int:pk>/export", views.tip_export, name="export"),
+]

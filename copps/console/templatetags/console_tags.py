@@ -64,6 +64,13 @@ def _nav_items():
         (roles.CHANNELS_MANAGE, "channel_console:list", _("Channels"), "channels"),
         (roles.MESSAGE_VIEW, "fediverse:overview", _("Fediverse"), "fediverse"),
         (roles.MESSAGE_VIEW, "notice_console:list", _("Notices"), "notices"),
+        (
+            (roles.INBOX_COMMUNICATION, roles.INBOX_INVESTIGATION),
+            "inbox_console:queue",
+            _("Inbox"),
+            "inbox",
+        ),
+        (roles.INBOX_INVESTIGATION, "tip_console:list", _("Tips"), "tips"),
         (roles.MESSAGE_PUBLISH, "outbox:list", _("Outbox"), "outbox"),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
@@ -79,7 +86,9 @@ def console_nav(context):
     path = request.path if request is not None else ""
     items = []
     for capability, name, label, _key in _nav_items():
-        if not has_capability(user, capability):
+        # One capability, or a tuple of which any one suffices (the inbox: either desk).
+        wanted = capability if isinstance(capability, tuple) else (capability,)
+        if not any(has_capability(user, c) for c in wanted):
             continue
         url = safe_reverse(name)
         if not url:
