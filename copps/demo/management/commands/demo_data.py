@@ -360,6 +360,9 @@ class Command(BaseCommand):
             from copps.inbox.house_rules import ensure_default_rules
 
             ensure_default_rules()
+            from copps.inbox.demo import load_demo
+
+            load_demo()
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
     def _channels(self, audiences):
