@@ -7,3 +7,8 @@ class InboxConfig(AppConfig):
     label = "inbox"
     verbose_name = _("Inbox")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import pull, replies
+
+        pull.register_senders(replies.register)
