@@ -189,7 +189,8 @@ def _thread(references: list[str]) -> Conversation | None:
 def send_email_reply(entry: Entry) -> str:
     """Answer by e-mail from the contact address, in the citizen's thread; returns the
     Message-ID of our answer."""
-    conversation = entry.conversation
+    # Fresh from the database: the route follows the citizen's latest message.
+    conversation = Conversation.objects.get(pk=entry.conversation_id)
     route = conversation.route or {}
     to = str(route.get("email") or "")
     if not to:

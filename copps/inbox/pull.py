@@ -212,7 +212,7 @@ def _receive(conversation: Conversation, mention: Mention, route: dict, **kwargs
 
 def send_channel_reply(entry: Entry) -> str:
     """The reply sender of the channel sources: through the account the mention came in on."""
-    conversation = entry.conversation
+    conversation = Conversation.objects.select_related("channel").get(pk=entry.conversation_id)
     channel = conversation.channel
     if channel is None or not channel.enabled:
         raise ReplyError("the channel account is no longer available")
@@ -316,7 +316,7 @@ def send_fediverse_reply(entry: Entry) -> str:
     """The fediverse's reply sender: a Note from our account, queued for the remote inbox."""
     from copps.federation import replies
 
-    route = entry.conversation.route or {}
+    route = Conversation.objects.get(pk=entry.conversation_id).route or {}
     try:
         return replies.send_reply(
             actor=str(route.get("actor") or ""),
