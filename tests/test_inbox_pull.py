@@ -227,3 +227,120 @@ def test_a_reply_without_an_answer_is_unknown_never_resent(mastodon, communicato
     sandbox.inject("mastodon", "timeout")
     entry = actions.reply(Conversation.objects.get(), by=communicator, text="Antwoord")
     assert entry.send_state == SendState.UNKNOWN
+
+
+# X ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def x_channel(make_channel):
+    return make_channel("x", secrets={"access_token": "token-x"})
+
+
+def test_it_pulls_x_mentions_and_answers_in_reply_to_the_post(x_channel, communicator):
+    from copps.channels.fakes import x as fake_x
+
+    tweet = fake_x.inject_mention("Waarom staat er politie in de straat? <3 & zo", username="jan")
+    assert pull.pull_due() == 1
+    conversation = Conversation.objects.get()
+    assert conversation.source == Source.X and conversation.author == "@jan"
+    assert conversation.external_id == tweet["id"]
+    entry = conversation.entries.get()
+    assert entry.text == "@politie_sandbox Waarom staat er politie in de straat? <3 & zo"
+    assert entry.url == f"https://x.com/jan/status/{tweet['id']}"
+    assert pull.pull_due(later()) == 0
+    reply = actions.reply(conversation, by=communicator, text="Een controle, niets ernstigs.")
+    assert reply.send_state == SendState.SENT
+    sent = SandboxPost.objects.get(service="x")
+    assert sent.payload["request"]["reply"] == {"in_reply_to_tweet_id": tweet["id"]}
+    # The citizen answers our reply: the same conversation (X's conversation id).
+    fake_x.inject_mention("Dank je", username="jan", in_reply_to=sent.external_id)
+    assert pull.pull_due(later(7200)) == 1
+    assert Conversation.objects.count() == 1
+
+
+def test_x_mentions_follow_the_pages_back_to_the_cursor(x_channel):
+    from copps.channels.fakes import x as fake_x
+
+    fake_x.inject_mention("eerste")
+    pull.pull_due()
+    for n in range(150):
+        fake_x.inject_mention(f"nummer {n}")
+    assert pull.pull_due(later()) == 150
+    cursor = PullCursor.objects.get(channel=x_channel).cursor
+    assert cursor == SandboxPost.objects.filter(service="x-mention").order_by("-pk")[0].external_id
+
+
+def test_an_x_problem_document_is_recorded_not_raised(x_channel):
+    sandbox.inject("x", 503)
+    assert pull.pull_due() == 0
+    assert "503" in PullCursor.objects.get(channel=x_channel).last_error
+
+
+# Bluesky ----------------------------------------------------------------------------------------
+
+BSKY = "politie.bsky.social"
+
+
+@pytest.fixture
+def bluesky_channel(make_channel):
+    return make_channel(
+        "bluesky", config={"handle": BSKY}, secrets={"app_password": "abcd-efgh-ijkl-mnop"}
+    )
+
+
+def test_it_pulls_bluesky_mentions_and_replies_with_root_and_parent(bluesky_channel, communicator):
+    from copps.channels.fakes import bluesky as fake_bsky
+
+    note = fake_bsky.inject_mention("Is de markt vandaag afgesloten?", to=BSKY)
+    assert pull.pull_due() == 1
+    conversation = Conversation.objects.get()
+    assert conversation.source == Source.BLUESKY
+    assert conversation.author == "@burger.bsky.social"
+    entry = conversation.entries.get()
+    assert entry.text == f"@{BSKY} Is de markt vandaag afgesloten?"
+    assert entry.url.startswith("https://bsky.app/profile/burger.bsky.social/post/")
+    reply = actions.reply(conversation, by=communicator, text="Ja, tot 18 uur.")
+    assert reply.send_state == SendState.SENT
+    sent = SandboxPost.objects.get(service="bluesky")
+    ref = {"uri": note["uri"], "cid": note["cid"]}
+    assert sent.payload["value"]["reply"] == {"root": ref, "parent": ref}
+    assert reply.external_id == sent.external_id
+    # The citizen answers our reply: same conversation, and our next answer keeps the root.
+    answer = fake_bsky.inject_mention("Dank!", to=BSKY, reply_to=sent.external_id)
+    assert pull.pull_due(later()) == 1
+    assert Conversation.objects.count() == 1
+    actions.reply(conversation, by=communicator, text="Graag gedaan.")
+    latest = SandboxPost.objects.filter(service="bluesky").order_by("-pk")[0]
+    assert latest.payload["value"]["reply"]["root"] == ref
+    assert latest.payload["value"]["reply"]["parent"] == {"uri": answer["uri"], "cid": answer["cid"]}
+
+
+def test_bluesky_pulling_twice_stores_nothing_new_and_likes_are_ignored(bluesky_channel):
+    from copps.channels.fakes import bluesky as fake_bsky
+
+    fake_bsky.inject_mention("een", to=BSKY)
+    fake_bsky.inject_mention("vind ik leuk", to=BSKY, reason="like")
+    assert pull.pull_due() == 1
+    cursor = PullCursor.objects.get(channel=bluesky_channel).cursor
+    assert cursor.endswith("Z")
+    fake_bsky.inject_mention("twee", to=BSKY)
+    assert pull.pull_due(later()) == 1
+    assert pull.pull_due(later(7200)) == 0
+    assert Entry.objects.count() == 2
+
+
+def test_a_bluesky_answer_without_notifications_is_an_error_kept_with_the_cursor(
+    bluesky_channel, monkeypatch
+):
+    from copps.channels.fakes import bluesky as fake_bsky
+
+    fake_bsky.inject_mention("een", to=BSKY)
+    pull.pull_due()
+    before = PullCursor.objects.get(channel=bluesky_channel).cursor
+    monkeypatch.setattr(
+        fake_bsky, "_notifications", lambda request, did: httpx.Response(200, json={"notifications": "nope"})
+    )
+    assert pull.pull_due(later()) == 0
+    cursor = PullCursor.objects.get(channel=bluesky_channel)
+    assert cursor.cursor == before and "malformed" in cursor.last_error

@@ -137,6 +137,17 @@ def plain_text(text: str, limit: int = 10_000) -> str:
     return cleaned.strip()[:limit]
 
 
+def parse_time(value: Any):
+    """An aware datetime from an ISO 8601 string (a trailing Z allowed), else None."""
+    from datetime import datetime
+
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
 @dataclass
 class Mention:
     """A reply to or mention of the account, read from the service (``fetch_mentions``).
