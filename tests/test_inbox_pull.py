@@ -344,3 +344,60 @@ def test_a_bluesky_answer_without_notifications_is_an_error_kept_with_the_cursor
     assert pull.pull_due(later()) == 0
     cursor = PullCursor.objects.get(channel=bluesky_channel)
     assert cursor.cursor == before and "malformed" in cursor.last_error
+
+
+# Facebook ---------------------------------------------------------------------------------------
+
+PAGE = "100200300400500"
+
+
+@pytest.fixture
+def facebook_channel(make_channel):
+    return make_channel("facebook", config={"page_id": PAGE}, secrets={"page_access_token": "page-token"})
+
+
+@pytest.fixture
+def page_post(facebook_channel, make_message, communicator, editor):
+    from copps.channels import deliveries
+    from copps.newsroom import actions as newsroom
+
+    message = make_message(communicator)
+    newsroom.submit_message(message, by=communicator)
+    newsroom.approve_message(message, by=editor)
+    deliveries.deliver_due()
+    return message.deliveries.get(channel=facebook_channel)
+
+
+def test_it_pulls_comments_under_the_pages_posts_and_answers_the_comment(
+    page_post, facebook_channel, communicator
+):
+    from copps.channels.fakes import facebook as fake_fb
+
+    comment = fake_fb.inject_comment(page_post.external_id, "Waar precies?", name="Els Janssens")
+    fake_fb.inject_comment(page_post.external_id, "Ik zag het ook", anonymous=True)
+    assert pull.pull_due() == 2
+    els = Conversation.objects.get(author="Els Janssens")
+    assert els.source == Source.FACEBOOK and els.message == page_post.message
+    assert Conversation.objects.count() == 2  # one per author, the unnamed one on its own
+    assert els.entries.get().url.startswith("https://www.facebook.com/")
+    reply = actions.reply(els, by=communicator, text="Aan het station.")
+    assert reply.send_state == SendState.SENT
+    ours = SandboxPost.objects.get(service="facebook-comment", payload__comment__parent__id=comment["id"])
+    assert ours.text == "Aan het station." and reply.external_id == ours.external_id
+    # Our own reply is not pulled back in; the citizen's answer continues the conversation.
+    fake_fb.inject_comment(page_post.external_id, "Dank u", name="Els Janssens", parent=comment["id"])
+    assert pull.pull_due(later()) == 1
+    assert els.entries.filter(direction="in").count() == 2
+    assert pull.pull_due(later(7200)) == 0
+
+
+def test_a_facebook_token_error_is_recorded_with_the_cursor_kept(page_post, facebook_channel):
+    from copps.channels.fakes import facebook as fake_fb
+
+    fake_fb.inject_comment(page_post.external_id, "een")
+    pull.pull_due()
+    before = PullCursor.objects.get(channel=facebook_channel).cursor
+    fake_fb.throttle(5)
+    assert pull.pull_due(later()) == 0
+    cursor = PullCursor.objects.get(channel=facebook_channel)
+    assert cursor.cursor == before and "32" in cursor.last_error

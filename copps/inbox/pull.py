@@ -166,9 +166,10 @@ def store_mention(channel: Channel, mention: Mention) -> bool:
     delivery = None
     if conversation is None:
         delivery = _our_post(channel, mention.in_reply_to_our_post or mention.in_reply_to)
-        if delivery is not None:
+        if delivery is not None or mention.in_reply_to_our_post:
             # A reply to one of our posts: one conversation per post and author.
-            thread = f"{delivery.external_id}~{mention.author}"
+            root = delivery.external_id if delivery else mention.in_reply_to_our_post
+            thread = f"{root}~{mention.author or mention.external_id}"
         else:
             thread = mention.thread_id or mention.external_id
         conversation, _created = actions.open_conversation(
