@@ -66,7 +66,12 @@ def test_it_brings_a_mention_into_the_inbox_as_plain_text(client, news, alice):
     send(
         client,
         alice,
-        create(alice, 1, '<p><a href="x">@news</a> Mijn fiets is gestolen &amp; nu?<script>x</script></p>', mention=f"{SITE}/@news"),
+        create(
+            alice,
+            1,
+            '<p><a href="x">@news</a> Mijn fiets is gestolen &amp; nu?<script>x</script></p>',
+            mention=f"{SITE}/@news",
+        ),
     )
     assert pull.pull_due() == 1
     conversation = Conversation.objects.get()
@@ -80,7 +85,11 @@ def test_it_brings_a_mention_into_the_inbox_as_plain_text(client, news, alice):
 
 
 def test_a_reply_to_our_post_is_about_that_message(client, posted, alice):
-    send(client, alice, create(alice, 1, "Goed bericht", in_reply_to=f"{SITE}/@news/posts/{posted.pk}"))
+    send(
+        client,
+        alice,
+        create(alice, 1, "Goed bericht", in_reply_to=f"{SITE}/@news/posts/{posted.pk}"),
+    )
     pull.pull_due()
     assert Conversation.objects.get().message == posted
 
@@ -121,7 +130,9 @@ def test_our_answer_reaches_the_citizens_inbox_as_a_signed_reply_note(
     assert "Ja, sinds vanmorgen." in note["content"] and "@<span>alice</span>" in note["content"]
 
 
-def test_an_answer_to_a_suspended_server_fails_visibly(client, news, alice, communicator, admin_user):
+def test_an_answer_to_a_suspended_server_fails_visibly(
+    client, news, alice, communicator, admin_user
+):
     from copps.federation import actions as fediverse
 
     send(client, alice, create(alice, 1, "hallo", mention=f"{SITE}/@news"))
@@ -137,7 +148,10 @@ def test_posts_of_followed_accounts_stay_out_of_the_inbox(news, alice):
 
     remote = RemoteActor.objects.create(uri=alice.id, domain="social.example", username="alice")
     InboxItem.objects.create(
-        object_id=f"{alice.id}/statuses/9", kind=ItemKind.POST, actor=news, remote=remote,
+        object_id=f"{alice.id}/statuses/9",
+        kind=ItemKind.POST,
+        actor=news,
+        remote=remote,
         content_html="<p>Nieuws</p>",
     )
     assert pull.pull_due() == 0

@@ -105,7 +105,12 @@ def test_automatic_mail_is_dropped(kwargs):
 
 
 def test_garbage_is_dropped_or_stored_never_a_crash():
-    for raw in (b"", b"\x00\xff" * 100, b"From: <<<@>>>\r\n\r\nx", b"From: a@b.example\r\nSubject: =?bogus?Q?x?=\r\n\r\nhi"):
+    for raw in (
+        b"",
+        b"\x00\xff" * 100,
+        b"From: <<<@>>>\r\n\r\nx",
+        b"From: a@b.example\r\nSubject: =?bogus?Q?x?=\r\n\r\nhi",
+    ):
         try:
             mail.receive_mail(raw)
         except mail.Dropped:
@@ -129,7 +134,12 @@ def test_the_citizens_answer_to_our_mail_continues_the_conversation(communicator
     entry = mail.receive_mail(message())
     ours = actions.reply(entry.conversation, by=communicator, text="Sinds wanneer?")
     again = mail.receive_mail(
-        message("Sinds een week.", subject="Re: Geluidsoverlast", msgid="<second@example.org>", in_reply_to=ours.external_id)
+        message(
+            "Sinds een week.",
+            subject="Re: Geluidsoverlast",
+            msgid="<second@example.org>",
+            in_reply_to=ours.external_id,
+        )
     )
     assert again.conversation == entry.conversation
     assert Conversation.objects.count() == 1
@@ -187,6 +197,8 @@ def test_the_smtp_server_takes_mail_for_the_contact_address_only(smtpd):
 def test_the_smtp_server_refuses_a_message_over_the_size_cap(smtpd, monkeypatch):
     with smtplib.SMTP("127.0.0.1", smtpd, timeout=10) as smtp:
         big = message("x" * (mail.MAX_MESSAGE_BYTES + 10))
-        with pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)):
+        with pytest.raises(
+            (smtplib.SMTPDataError, smtplib.SMTPSenderRefused, smtplib.SMTPServerDisconnected)
+        ):
             smtp.sendmail("an@example.org", [CONTACT], big)
     assert not Conversation.objects.exists()

@@ -31,7 +31,9 @@ def later(seconds=3600):
 
 
 def test_it_pulls_a_mastodon_mention_into_the_communication_inbox(mastodon):
-    fake_mastodon.inject_mention("Er staat een auto op het fietspad <b>hier</b>", acct="an@social.example")
+    fake_mastodon.inject_mention(
+        "Er staat een auto op het fietspad <b>hier</b>", acct="an@social.example"
+    )
     assert pull.pull_due() == 1
     conversation = Conversation.objects.get()
     assert conversation.source == Source.MASTODON and conversation.desk == "communication"
@@ -119,9 +121,7 @@ def broken_mastodon():
     ],
     ids=["garbage", "object", "bad-id", "bad-items", "502"],
 )
-def test_a_hostile_answer_records_the_error_and_keeps_the_cursor(
-    mastodon, broken_mastodon, answer
-):
+def test_a_hostile_answer_records_the_error_and_keeps_the_cursor(mastodon, broken_mastodon, answer):
     fake_mastodon.inject_mention("eerste")
     pull.pull_due()
     before = PullCursor.objects.get(channel=mastodon).cursor
@@ -190,7 +190,10 @@ def test_the_citizens_answer_to_our_reply_continues_the_conversation(mastodon, c
     # The next answer goes to the citizen's latest message.
     actions.reply(conversation, by=communicator, text="Dank u")
     latest = SandboxPost.objects.filter(service="mastodon").order_by("-pk").first()
-    assert latest.payload["in_reply_to_id"] == conversation.entries.filter(direction="in").last().external_id
+    assert (
+        latest.payload["in_reply_to_id"]
+        == conversation.entries.filter(direction="in").last().external_id
+    )
 
 
 def test_replies_to_our_post_are_one_conversation_per_author_about_that_message(
@@ -204,9 +207,15 @@ def test_replies_to_our_post_are_one_conversation_per_author_about_that_message(
     newsroom.approve_message(message, by=editor)
     deliveries.deliver_due()
     post = message.deliveries.get(channel=mastodon)
-    fake_mastodon.inject_mention("Goed bericht", acct="an@a.example", in_reply_to_id=post.external_id)
-    fake_mastodon.inject_mention("Nog een vraag", acct="an@a.example", in_reply_to_id=post.external_id)
-    fake_mastodon.inject_mention("Slecht bericht", acct="bo@b.example", in_reply_to_id=post.external_id)
+    fake_mastodon.inject_mention(
+        "Goed bericht", acct="an@a.example", in_reply_to_id=post.external_id
+    )
+    fake_mastodon.inject_mention(
+        "Nog een vraag", acct="an@a.example", in_reply_to_id=post.external_id
+    )
+    fake_mastodon.inject_mention(
+        "Slecht bericht", acct="bo@b.example", in_reply_to_id=post.external_id
+    )
     assert pull.pull_due() == 3
     assert Conversation.objects.count() == 2
     assert {c.message for c in Conversation.objects.all()} == {message}
@@ -313,7 +322,10 @@ def test_it_pulls_bluesky_mentions_and_replies_with_root_and_parent(bluesky_chan
     actions.reply(conversation, by=communicator, text="Graag gedaan.")
     latest = SandboxPost.objects.filter(service="bluesky").order_by("-pk")[0]
     assert latest.payload["value"]["reply"]["root"] == ref
-    assert latest.payload["value"]["reply"]["parent"] == {"uri": answer["uri"], "cid": answer["cid"]}
+    assert latest.payload["value"]["reply"]["parent"] == {
+        "uri": answer["uri"],
+        "cid": answer["cid"],
+    }
 
 
 def test_bluesky_pulling_twice_stores_nothing_new_and_likes_are_ignored(bluesky_channel):
@@ -339,7 +351,9 @@ def test_a_bluesky_answer_without_notifications_is_an_error_kept_with_the_cursor
     pull.pull_due()
     before = PullCursor.objects.get(channel=bluesky_channel).cursor
     monkeypatch.setattr(
-        fake_bsky, "_notifications", lambda request, did: httpx.Response(200, json={"notifications": "nope"})
+        fake_bsky,
+        "_notifications",
+        lambda request, did: httpx.Response(200, json={"notifications": "nope"}),
     )
     assert pull.pull_due(later()) == 0
     cursor = PullCursor.objects.get(channel=bluesky_channel)
@@ -353,7 +367,9 @@ PAGE = "100200300400500"
 
 @pytest.fixture
 def facebook_channel(make_channel):
-    return make_channel("facebook", config={"page_id": PAGE}, secrets={"page_access_token": "page-token"})
+    return make_channel(
+        "facebook", config={"page_id": PAGE}, secrets={"page_access_token": "page-token"}
+    )
 
 
 @pytest.fixture
@@ -382,10 +398,14 @@ def test_it_pulls_comments_under_the_pages_posts_and_answers_the_comment(
     assert els.entries.get().url.startswith("https://www.facebook.com/")
     reply = actions.reply(els, by=communicator, text="Aan het station.")
     assert reply.send_state == SendState.SENT
-    ours = SandboxPost.objects.get(service="facebook-comment", payload__comment__parent__id=comment["id"])
+    ours = SandboxPost.objects.get(
+        service="facebook-comment", payload__comment__parent__id=comment["id"]
+    )
     assert ours.text == "Aan het station." and reply.external_id == ours.external_id
     # Our own reply is not pulled back in; the citizen's answer continues the conversation.
-    fake_fb.inject_comment(page_post.external_id, "Dank u", name="Els Janssens", parent=comment["id"])
+    fake_fb.inject_comment(
+        page_post.external_id, "Dank u", name="Els Janssens", parent=comment["id"]
+    )
     assert pull.pull_due(later()) == 1
     assert els.entries.filter(direction="in").count() == 2
     assert pull.pull_due(later(7200)) == 0
@@ -401,3 +421,30 @@ def test_a_facebook_token_error_is_recorded_with_the_cursor_kept(page_post, face
     assert pull.pull_due(later()) == 0
     cursor = PullCursor.objects.get(channel=facebook_channel)
     assert cursor.cursor == before and "32" in cursor.last_error
+
+
+def test_the_pull_command_pulls_every_account_now_and_reports_each(mastodon):
+    import io
+
+    from django.core.management import call_command
+
+    fake_mastodon.inject_mention("hallo")
+    pull.pull_due()  # just pulled: the command does not wait for the interval
+    fake_mastodon.inject_mention("nog eens")
+    sandbox.inject("mastodon", 500)
+    out = io.StringIO()
+    call_command("inbox", "pull", stdout=out)
+    assert f"mastodon:{mastodon.slug}: failed:" in out.getvalue()
+    out = io.StringIO()
+    call_command("inbox", "pull", stdout=out)
+    assert f"mastodon:{mastodon.slug}: 1 new" in out.getvalue()
+    assert "fediverse: 0 new" in out.getvalue()
+
+
+def test_the_worker_tick_pulls_the_inbox(mastodon):
+    from copps.worker import jobs
+
+    fake_mastodon.inject_mention("via de worker")
+    result = jobs.tick()
+    assert result["inbox_pulled"] == 1
+    assert Entry.objects.get().text.endswith("via de worker")

@@ -137,6 +137,11 @@ def plain_text(text: str, limit: int = 10_000) -> str:
     return cleaned.strip()[:limit]
 
 
+def as_dict(value: Any) -> dict:
+    """``value`` if it is a JSON object, else an empty one (answers from outside)."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_time(value: Any):
     """An aware datetime from an ISO 8601 string (a trailing Z allowed), else None."""
     from datetime import datetime

@@ -124,14 +124,21 @@ def receive_mail(raw: bytes) -> Entry | None:
     message = parse(raw)
     name, address = parseaddr(_header(message, "From"))
     address = address.strip()
-    if not address or "@" not in address or len(address) > 254 or any(c in address for c in "\r\n<>"):
+    if (
+        not address
+        or "@" not in address
+        or len(address) > 254
+        or any(c in address for c in "\r\n<>")
+    ):
         raise Dropped("no usable sender address")
     if is_contact(address):
         raise Dropped("mail from the contact address itself")
     auto = _header(message, "Auto-Submitted").lower()
     precedence = _header(message, "Precedence").lower()
-    if (auto and auto != "no") or precedence in ("bulk", "junk", "list") or (
-        address.split("@", 1)[0].lower() in ROBOTS
+    if (
+        (auto and auto != "no")
+        or precedence in ("bulk", "junk", "list")
+        or (address.split("@", 1)[0].lower() in ROBOTS)
     ):
         raise Dropped("automatic mail")
     message_id = (_ids(_header(message, "Message-ID")) or [""])[0]

@@ -127,7 +127,9 @@ def pull_channel(
         logger.exception("inbox: storing what %s sent failed", name)
         _fail(row, f"{type(error).__name__}: {error}", report, name)
         return stored
-    PullCursor.objects.filter(pk=row.pk).update(cursor=str(cursor or row.cursor)[:200], last_error="")
+    PullCursor.objects.filter(pk=row.pk).update(
+        cursor=str(cursor or row.cursor)[:200], last_error=""
+    )
     if report:
         report(name, stored, "")
     return stored

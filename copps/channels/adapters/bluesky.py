@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import sandbox
-from ..base import Adapter, ChannelError, Field, Mention, Outcome, plain_text
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, plain_text
 from .mastodon import load_image
 
 DEFAULT_SERVICE = "https://bsky.social"
@@ -421,7 +421,10 @@ class BlueskyAdapter(Adapter):
         newest = cursor
         for _page in range(self.NOTIFICATION_PAGES):
             response, _session = self._xrpc(
-                "GET", "app.bsky.notification.listNotifications", what="notifications", params=params
+                "GET",
+                "app.bsky.notification.listNotifications",
+                what="notifications",
+                params=params,
             )
             body = self._body(response, "notifications")
             items = body.get("notifications")
@@ -458,9 +461,9 @@ class BlueskyAdapter(Adapter):
             return None
         handle = str(author.get("handle") or author.get("did") or "")
         here = {"uri": uri, "cid": cid}
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
-        root, parent = reply.get("root"), reply.get("parent")
-        root = root if _strong_ref(root) else here
+        reply = as_dict(record.get("reply"))
+        root: dict = reply["root"] if _strong_ref(reply.get("root")) else here
+        parent = as_dict(reply.get("parent"))
         parent_uri = parent["uri"] if _strong_ref(parent) else ""
         langs = record.get("langs")
         rkey = uri.rsplit("/", 1)[-1]
@@ -477,7 +480,7 @@ class BlueskyAdapter(Adapter):
         )
 
     def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
-        root, parent = thread.get("root"), thread.get("parent")
+        root, parent = as_dict(thread.get("root")), as_dict(thread.get("parent"))
         if not (_strong_ref(root) and _strong_ref(parent)):
             raise ChannelError("reply: the post to answer is not known", permanent=True)
         record: dict[str, Any] = {

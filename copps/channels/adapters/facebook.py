@@ -30,7 +30,7 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from ..base import Adapter, ChannelError, Field, Mention, Outcome, parse_time, plain_text
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, parse_time, plain_text
 from .x import listing, normalise
 
 GRAPH = "https://graph.facebook.com"
@@ -248,12 +248,12 @@ class FacebookAdapter(GraphAdapter):
                 when = _fb_time(comment.get("created_time"))
                 if not when or (cursor and when < cursor):
                     continue
-                author = comment.get("from") if isinstance(comment.get("from"), dict) else {}
+                author = as_dict(comment.get("from"))
                 if str(author.get("id") or "") == self.page_id:
                     continue  # our own replies
                 newest = max(newest, when)
                 text = plain_text(str(comment.get("message") or ""))
-                parent = comment.get("parent") if isinstance(comment.get("parent"), dict) else {}
+                parent = as_dict(comment.get("parent"))
                 url = comment.get("permalink_url")
                 found.append(
                     Mention(

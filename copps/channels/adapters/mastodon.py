@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import sandbox
-from ..base import Adapter, ChannelError, Field, Mention, Outcome, plain_text
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, plain_text
 
 MAX_IMAGES = 4
 SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:media")
@@ -307,7 +307,9 @@ class MastodonAdapter(Adapter):
         params: dict[str, Any] = {"types[]": "mention", "limit": self.MENTIONS_PAGE}
         if cursor:
             params["min_id"] = cursor  # the page right after the cursor, oldest first
-        notifications = self._json("GET", "/api/v1/notifications", what="notifications", params=params)
+        notifications = self._json(
+            "GET", "/api/v1/notifications", what="notifications", params=params
+        )
         if not isinstance(notifications, list):
             raise ChannelError("notifications: malformed response body")
         mentions: list[Mention] = []
@@ -330,7 +332,7 @@ class MastodonAdapter(Adapter):
         if item.get("type") != "mention" or not isinstance(status, dict):
             return None
         if not isinstance(account, dict):
-            account = status.get("account") if isinstance(status.get("account"), dict) else {}
+            account = as_dict(status.get("account"))
         status_id = str(status.get("id") or "")
         acct = str(account.get("acct") or "")
         if not status_id or not acct:

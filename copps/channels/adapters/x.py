@@ -32,7 +32,7 @@ import time
 
 from django.utils.translation import gettext_lazy as _
 
-from ..base import Adapter, ChannelError, Field, Mention, Outcome, parse_time, plain_text
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, parse_time, plain_text
 
 API = "https://api.x.com"
 # Published default limit for POST /2/tweets with a user token: 200 per 15 minutes per user, and
@@ -232,7 +232,9 @@ class XAdapter(Adapter):
         found: dict[str, Mention] = {}
         newest = cursor
         for _page in range(self.MENTION_PAGES):
-            body = self._request("GET", f"/2/users/{user_id}/mentions", what="mentions", params=params)
+            body = self._request(
+                "GET", f"/2/users/{user_id}/mentions", what="mentions", params=params
+            )
             users = {}
             includes = body.get("includes")
             if isinstance(includes, dict) and isinstance(includes.get("users"), list):
@@ -248,7 +250,7 @@ class XAdapter(Adapter):
                 found[mention.external_id] = mention
                 if (len(mention.external_id), mention.external_id) > (len(newest), newest):
                     newest = mention.external_id
-            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+            meta = as_dict(body.get("meta"))
             token = meta.get("next_token") if cursor else None  # first pull: the latest page
             if not token:
                 break

@@ -299,7 +299,7 @@ def _notifications(request: httpx.Request, did: str) -> httpx.Response:
         limit = int(params.get("limit", "50"))
         before = int(params.get("cursor") or 0)
     except ValueError:
-        return _error(400, "InvalidRequest", "Error: Params must have the property \"limit\"")
+        return _error(400, "InvalidRequest", 'Error: Params must have the property "limit"')
     if not 1 <= limit <= 100:
         return _error(400, "InvalidRequest", "Error: limit must be between 1 and 100")
     reasons = params.get_list("reasons")

@@ -127,7 +127,7 @@ def _comment(post_id: str, text: str, author: dict | None, parent: str = "") -> 
     number = str(200_000_000_000_000 + secrets.randbelow(10**14))
     comment_id = f"{post_id.split('_')[-1]}_{number}"
     page = post_id.split("_")[0]
-    comment = {
+    comment: dict[str, object] = {
         "id": comment_id,
         "message": text,
         "created_time": _fb_time(),

@@ -250,7 +250,7 @@ def _create_status(request, account) -> httpx.Response:
     payload = {
         "id": status_id,
         "created_at": _iso(now),
-        "in_reply_to_id": (fields.get("in_reply_to_id") or [None])[0] or None,
+        "in_reply_to_id": (fields.get("in_reply_to_id") or [""])[0] or None,
         "in_reply_to_account_id": None,
         "sensitive": False,
         "spoiler_text": "",
@@ -314,7 +314,7 @@ def inject_mention(
     in_reply_to_id: str | None = None,
     visibility: str = "public",
     language: str = "nl",
-    token: str = "token-1",
+    token: str = "token-1",  # noqa: S107 - a sandbox token
 ) -> dict:
     """A citizen mentions (or replies to) the sandbox account: a mention notification for the
     account of ``token`` appears, shaped like Mastodon's Notification entity. Returns it."""

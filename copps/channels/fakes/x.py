@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import time
+from typing import Any
 
 import httpx
 from django.utils import timezone
@@ -70,8 +71,12 @@ def inject_mention(
     """A citizen's post mentioning (or replying to) the sandbox account, as X returns it."""
     row = SandboxPost.objects.create(service="x-mention", account=USER["id"], external_id="")
     tweet_id = str(MENTION_BASE + row.pk)
-    user = {"id": str(1_600_000_000_000_000_000 + sum(map(ord, username))), "name": username.title(), "username": username}
-    tweet = {
+    user = {
+        "id": str(1_600_000_000_000_000_000 + sum(map(ord, username))),
+        "name": username.title(),
+        "username": username,
+    }
+    tweet: dict[str, Any] = {
         "id": tweet_id,
         "text": html.escape(f"@{USER['username']} {text}", quote=False),
         "author_id": user["id"],
