@@ -202,3 +202,19 @@ def test_the_smtp_server_refuses_a_message_over_the_size_cap(smtpd, monkeypatch)
         ):
             smtp.sendmail("an@example.org", [CONTACT], big)
     assert not Conversation.objects.exists()
+
+
+def test_someone_else_naming_a_thread_starts_their_own_conversation(communicator):
+    entry = mail.receive_mail(message())
+    ours = actions.reply(entry.conversation, by=communicator, text="Sinds wanneer?")
+    intruder = mail.receive_mail(
+        message(
+            "Stuur het naar mij",
+            sender="mallory@evil.example",
+            msgid="<m@evil.example>",
+            in_reply_to=ours.external_id,
+        )
+    )
+    assert intruder.conversation != entry.conversation
+    entry.conversation.refresh_from_db()
+    assert entry.conversation.route["email"] == "an@example.org"

@@ -448,3 +448,15 @@ def test_the_worker_tick_pulls_the_inbox(mastodon):
     result = jobs.tick()
     assert result["inbox_pulled"] == 1
     assert Entry.objects.get().text.endswith("via de worker")
+
+
+def test_someone_else_answering_our_reply_gets_their_own_conversation(mastodon, communicator):
+    fake_mastodon.inject_mention("vraag", acct="an@social.example", visibility="direct")
+    pull.pull_due()
+    first = Conversation.objects.get()
+    ours = actions.reply(first, by=communicator, text="Antwoord")
+    fake_mastodon.inject_mention("ik ook", acct="bo@other.example", in_reply_to_id=ours.external_id)
+    assert pull.pull_due(later()) == 1
+    assert Conversation.objects.count() == 2
+    first.refresh_from_db()
+    assert first.route["acct"] == "an@social.example" and first.route["visibility"] == "direct"

@@ -156,7 +156,7 @@ def receive_mail(raw: bytes) -> Entry | None:
         text = f"{text}\n\n{note}" if text else note
     if not text:
         text = _("(empty message)")
-    conversation = _thread(references)
+    conversation = _thread(references, address)
     route = {"email": address, "message_id": message_id, "references": references[-10:]}
     if subject:
         route["subject"] = subject
@@ -178,8 +178,10 @@ def receive_mail(raw: bytes) -> Entry | None:
     return entry
 
 
-def _thread(references: list[str]) -> Conversation | None:
-    """The conversation an answer belongs to: one of the ids it refers to is ours or theirs."""
+def _thread(references: list[str], address: str) -> Conversation | None:
+    """The conversation an answer belongs to: one of the ids it refers to is ours or theirs,
+    and it comes from the same address (a message naming someone else's thread starts its own
+    conversation: it must not redirect our answers in that thread to its sender)."""
     if not references:
         return None
     entry = (
@@ -188,9 +190,15 @@ def _thread(references: list[str]) -> Conversation | None:
         .order_by("-pk")
         .first()
     )
-    if entry is not None:
-        return entry.conversation
-    return Conversation.objects.filter(source=Source.EMAIL, external_id__in=references).first()
+    conversation = entry.conversation if entry is not None else None
+    if conversation is None:
+        conversation = Conversation.objects.filter(
+            source=Source.EMAIL, external_id__in=references
+        ).first()
+    if conversation is None:
+        return None
+    known = str((conversation.route or {}).get("email") or "")
+    return conversation if known.lower() == address.lower() else None
 
 
 def send_email_reply(entry: Entry) -> str:

@@ -135,13 +135,20 @@ def pull_channel(
     return stored
 
 
-def _continued(source: str, channel: Channel | None, external_id: str) -> Conversation | None:
-    """The conversation holding the entry ``external_id`` (ours or the citizen's), if any."""
+def _continued(
+    source: str, channel: Channel | None, external_id: str, author: str
+) -> Conversation | None:
+    """The conversation holding the entry ``external_id`` (ours or the citizen's), if the same
+    citizen wrote it. Someone else answering in that thread starts their own conversation:
+    otherwise our next answer there would go to them."""
     if not external_id:
         return None
     entry = (
         Entry.objects.filter(
-            conversation__source=source, conversation__channel=channel, external_id=external_id
+            conversation__source=source,
+            conversation__channel=channel,
+            conversation__author=author[:200],
+            external_id=external_id,
         )
         .select_related("conversation")
         .first()
@@ -164,7 +171,7 @@ def store_mention(channel: Channel, mention: Mention) -> bool:
     source = SOURCES[channel.kind]
     if not mention.external_id or not mention.text:
         return False
-    conversation = _continued(source, channel, mention.in_reply_to)
+    conversation = _continued(source, channel, mention.in_reply_to, mention.author)
     delivery = None
     if conversation is None:
         delivery = _our_post(channel, mention.in_reply_to_our_post or mention.in_reply_to)
