@@ -218,3 +218,32 @@ def test_someone_else_naming_a_thread_starts_their_own_conversation(communicator
     assert intruder.conversation != entry.conversation
     entry.conversation.refresh_from_db()
     assert entry.conversation.route["email"] == "an@example.org"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_smtpd_command_serves_the_contact_address_until_stopped():
+    import threading
+    import time
+
+    from copps.inbox.management.commands.inbox import Command
+
+    port = free_port()
+    command = Command(stdout=io.StringIO())
+    thread = threading.Thread(
+        target=call_command, args=(command, "smtpd", "--host", "127.0.0.1", "--port", str(port))
+    )
+    thread.start()
+    try:
+        for _attempt in range(100):
+            try:
+                smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                break
+            except OSError:
+                time.sleep(0.05)
+        with smtp:
+            smtp.sendmail("an@example.org", [CONTACT], message())
+    finally:
+        command.stopping.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert Conversation.objects.get().route["email"] == "an@example.org"

@@ -20,6 +20,11 @@ EX_TEMPFAIL = 75
 class Command(BaseCommand):
     help = "The citizens' inbox: receive e-mail (pipe or SMTP) and pull channel replies."
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set to stop ``smtpd`` (SIGINT/SIGTERM do it when run as a program).
+        self.stopping = threading.Event()
+
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("mail", help="Store one e-mail read from standard input.")
@@ -56,9 +61,10 @@ class Command(BaseCommand):
         if not 0 < port < 65536:
             raise CommandError("--port must be between 1 and 65535")
         controller = mail.controller(host, port)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_a: stop.set())
+        stop = self.stopping
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_a: stop.set())
         try:
             controller.start()
         except (OSError, RuntimeError) as exc:
