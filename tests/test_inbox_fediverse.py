@@ -157,3 +157,10 @@ def test_posts_of_followed_accounts_stay_out_of_the_inbox(news, alice):
     assert pull.pull_due() == 0
     assert not Conversation.objects.exists()
     assert PullCursor.objects.get(name="fediverse").cursor == str(InboxItem.objects.get().pk)
+
+
+def test_a_post_with_nothing_to_read_opens_no_conversation(client, news, alice):
+    send(client, alice, create(alice, 1, "<script>only()</script>", mention=f"{SITE}/@news"))
+    assert pull.pull_due() == 0
+    assert not Conversation.objects.exists()
+    assert PullCursor.objects.get(name="fediverse").cursor == str(InboxItem.objects.get().pk)

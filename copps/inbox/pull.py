@@ -284,8 +284,9 @@ def store_fediverse_item(item) -> bool:
     from copps.federation.replies import fediverse_text  # noqa: I001
 
     actor, remote = item.actor, item.remote
-    if actor is None or remote is None:
-        return False
+    text = fediverse_text(item)
+    if actor is None or remote is None or not text:
+        return False  # an account of ours since deleted; a post with nothing to read
     handle = remote.handle
     if item.message_id:
         # A reply to one of our posts: one conversation per post and author.
@@ -312,13 +313,11 @@ def store_fediverse_item(item) -> bool:
         external_id=item.object_id,
         thread_id=thread,
         author=handle,
-        text=fediverse_text(item),
+        text=text,
         url=item.url,
         created_at=item.published or item.received_at,
         language=item.language,
     )
-    if not mention.text:
-        return False
     return _receive(conversation, mention, route, visibility=Visibility.VISIBLE)
 
 
