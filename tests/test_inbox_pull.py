@@ -253,7 +253,7 @@ def test_it_pulls_x_mentions_and_answers_in_reply_to_the_post(x_channel, communi
     assert pull.pull_due() == 1
     conversation = Conversation.objects.get()
     assert conversation.source == Source.X and conversation.author == "@jan"
-    assert conversation.external_id == tweet["id"]
+    assert conversation.external_id == f"{tweet['id']}~@jan"
     entry = conversation.entries.get()
     assert entry.text == "@politie_sandbox Waarom staat er politie in de straat? <3 & zo"
     assert entry.url == f"https://x.com/jan/status/{tweet['id']}"

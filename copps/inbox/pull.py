@@ -10,8 +10,8 @@ Each reply or mention becomes an entry of a conversation:
 
 - a message answering one we already have in the inbox (our reply or the citizen's earlier
   message) continues that conversation;
-- a reply to one of our posts opens a conversation per post and author (two citizens replying to
-  the same post are two conversations); anything else opens one per thread.
+- anything else opens a conversation per thread and author (two citizens replying to the same
+  post of ours are two conversations).
 
 Pulling is idempotent (entries are deduplicated by their id on the service) and never crashes
 the job: a service that fails (an HTTP error, a garbled answer) is recorded as the cursor's
@@ -171,16 +171,23 @@ def store_mention(channel: Channel, mention: Mention) -> bool:
     source = SOURCES[channel.kind]
     if not mention.external_id or not mention.text:
         return False
+    if Entry.objects.filter(
+        conversation__source=source,
+        conversation__channel=channel,
+        external_id=mention.external_id[:500],
+    ).exists():
+        return False  # already there (pulled before)
     conversation = _continued(source, channel, mention.in_reply_to, mention.author)
     delivery = None
     if conversation is None:
         delivery = _our_post(channel, mention.in_reply_to_our_post or mention.in_reply_to)
-        if delivery is not None or mention.in_reply_to_our_post:
-            # A reply to one of our posts: one conversation per post and author.
-            root = delivery.external_id if delivery else mention.in_reply_to_our_post
-            thread = f"{root}~{mention.author or mention.external_id}"
+        if delivery is not None:
+            root = delivery.external_id
         else:
-            thread = mention.thread_id or mention.external_id
+            root = mention.in_reply_to_our_post or mention.thread_id or mention.external_id
+        # One conversation per thread and author: two citizens in one thread (under one of our
+        # posts) are two conversations, and an answer never goes to the wrong one.
+        thread = f"{root}~{mention.author or mention.external_id}"
         conversation, _created = actions.open_conversation(
             source=source,
             external_id=thread,
