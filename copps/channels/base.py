@@ -26,7 +26,7 @@ How to add a channel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
@@ -128,6 +128,50 @@ def _retry_after(response: httpx.Response) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def plain_text(text: str, limit: int = 10_000) -> str:
+    """Text from outside made safe to store and show as plain text: no control characters
+    (line breaks and tabs stay), at most ``limit`` characters."""
+    cleaned = "".join(c for c in str(text or "") if c in "\n\t" or (c >= " " and c != "\x7f"))
+    return cleaned.strip()[:limit]
+
+
+def as_dict(value: Any) -> dict:
+    """``value`` if it is a JSON object, else an empty one (answers from outside)."""
+    return value if isinstance(value, dict) else {}
+
+
+def parse_time(value: Any):
+    """An aware datetime from an ISO 8601 string (a trailing Z allowed), else None."""
+    from datetime import datetime
+
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+@dataclass
+class Mention:
+    """A reply to or mention of the account, read from the service (``fetch_mentions``).
+
+    ``thread_id``: the post it answers (or its own id when it starts a thread); ``text`` is
+    plain text (any HTML already reduced to text); ``reply``: what ``send_reply`` needs to
+    answer it (service-specific: a visibility, Bluesky's root/parent references).
+    """
+
+    external_id: str
+    thread_id: str
+    author: str
+    text: str
+    url: str = ""
+    created_at: Any = None
+    language: str = ""
+    in_reply_to: str = ""
+    in_reply_to_our_post: str = ""
+    reply: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -270,6 +314,19 @@ class Adapter:
         Returns recipient id -> external id (str) for each copy sent, or a ChannelError for a
         copy that failed. Raising ChannelError fails the whole batch (e.g. the server is down).
         """
+        raise NotImplementedError
+
+    # fetch_mentions()/send_reply() are implemented: the inbox pulls replies and mentions.
+    can_pull: ClassVar[bool] = False
+
+    def fetch_mentions(self, cursor: str) -> tuple[list[Mention], str]:
+        """Replies to and mentions of the account newer than ``cursor`` (oldest first) and the
+        new cursor ("" at first: the service's latest page). Raises ChannelError."""
+        raise NotImplementedError
+
+    def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
+        """Answer the post ``in_reply_to`` with ``text`` (``thread``: the conversation's route,
+        carrying ``Mention.reply``); returns the id of our reply. Raises ChannelError."""
         raise NotImplementedError
 
     def send_text(self, to: str, text: str, *, reference: str) -> str:

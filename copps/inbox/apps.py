@@ -11,7 +11,7 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from . import comments, replies, sms
+        from . import comments, pull, replies, sms
         from .models import Source
 
         # Investigators' answers to a text go back to the alias's number by SMS.
@@ -20,3 +20,5 @@ class InboxConfig(AppConfig):
         checks.register(sms.check_hook, checks.Tags.security)
         # Our replies to comments on the public site are published there at once.
         replies.register(Source.COMMENT, comments.send_reply)
+        # Replies to Mastodon, Bluesky, X, Facebook, the fediverse and e-mail go back the same way.
+        pull.register_senders(replies.register)

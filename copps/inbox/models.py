@@ -360,3 +360,31 @@ class Duty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.desk}"
+
+
+class PullCursor(models.Model):
+    """Where pulling replies and mentions from one channel account stopped (``pull.py``).
+
+    ``cursor`` is the service's own marker (a Mastodon notification id, a Bluesky indexedAt
+    time, the last fediverse item); ``last_error`` tells the console why the last pull failed
+    (the cursor is kept, so nothing is skipped once the service answers again). The fediverse
+    has no channel row of its own here: its cursor is the row with ``name`` "fediverse".
+    """
+
+    channel = models.OneToOneField(
+        "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=40, blank=True)
+    cursor = models.CharField(max_length=200, blank=True)
+    pulled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=~models.Q(name=""), name="one_named_pull_cursor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"channel {self.channel_id}"

@@ -15,6 +15,12 @@ XRPC calls on the account's PDS (``service``, default https://bsky.social):
   sent. So an unanswered call is retried safely (``idempotent``), and a retry reads back first;
 - ``com.atproto.repo.getRecord`` (``find``: exact, by record key) and ``deleteRecord``.
 
+Replies, mentions and quotes (the inbox): ``app.bsky.notification.listNotifications`` (with
+``reasons`` reply/mention/quote), newest first, paged back with its ``cursor`` until the stored
+cursor, which is the newest ``indexedAt`` seen (items at that very time are read again and
+deduplicated, so none is skipped). A reply is a post whose record carries ``reply.root`` and
+``reply.parent`` strong references (uri + cid), created with ``createRecord``.
+
 Bluesky has no edits (``can_edit`` False): a correction is posted as a new post that links to the
 updated page. Links in the text get facets with UTF-8 **byte** offsets, as the lexicon requires.
 Text limit 300 graphemes (the rendition fits). Writes are limited to 5,000 points an hour (a
@@ -34,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import sandbox
-from ..base import Adapter, ChannelError, Field, Outcome
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, plain_text
 from .mastodon import load_image
 
 DEFAULT_SERVICE = "https://bsky.social"
@@ -403,6 +409,107 @@ class BlueskyAdapter(Adapter):
     def find(self, delivery) -> Outcome | None:
         return self._get_record(record_key(delivery))
 
+    # Replies and mentions (the inbox) ------------------------------------------------------
+
+    can_pull = True
+    REASONS = ("reply", "mention", "quote")
+    NOTIFICATION_PAGES = 5
+
+    def fetch_mentions(self, cursor: str) -> tuple[list[Mention], str]:
+        params: dict[str, Any] = {"limit": 50, "reasons": list(self.REASONS)}
+        found: list[Mention] = []
+        newest = cursor
+        for _page in range(self.NOTIFICATION_PAGES):
+            response, _session = self._xrpc(
+                "GET",
+                "app.bsky.notification.listNotifications",
+                what="notifications",
+                params=params,
+            )
+            body = self._body(response, "notifications")
+            items = body.get("notifications")
+            if not isinstance(items, list):
+                raise ChannelError("notifications: malformed response body")
+            reached = False
+            for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("indexedAt"), str):
+                    raise ChannelError("notifications: malformed response body")
+                indexed = item["indexedAt"]
+                if cursor and indexed < cursor:
+                    reached = True
+                    continue
+                newest = max(newest, indexed)
+                mention = self._mention(item)
+                if mention is not None:
+                    found.append(mention)
+            next_cursor = body.get("cursor")
+            if reached or not cursor or not isinstance(next_cursor, str) or not next_cursor:
+                break  # (a first pull takes the latest page only)
+            params["cursor"] = next_cursor
+        found.sort(key=lambda m: str(m.created_at or ""))
+        return found, newest
+
+    def _mention(self, item: dict) -> Mention | None:
+        if item.get("reason") not in self.REASONS:
+            return None
+        record = item.get("record")
+        author = item.get("author")
+        uri, cid = item.get("uri"), item.get("cid")
+        if not (isinstance(record, dict) and isinstance(author, dict)):
+            return None
+        if not (isinstance(uri, str) and uri.startswith("at://") and isinstance(cid, str)):
+            return None
+        handle = str(author.get("handle") or author.get("did") or "")
+        here = {"uri": uri, "cid": cid}
+        reply = as_dict(record.get("reply"))
+        root: dict = reply["root"] if _strong_ref(reply.get("root")) else here
+        parent = as_dict(reply.get("parent"))
+        parent_uri = parent["uri"] if _strong_ref(parent) else ""
+        langs = record.get("langs")
+        rkey = uri.rsplit("/", 1)[-1]
+        return Mention(
+            external_id=uri,
+            thread_id=root["uri"],
+            author=f"@{handle}",
+            text=plain_text(str(record.get("text") or "")),
+            url=f"{WEB}/profile/{handle}/post/{rkey}" if handle else "",
+            created_at=_parse_time(record.get("createdAt")) or _parse_time(item.get("indexedAt")),
+            language=str(langs[0])[:10] if isinstance(langs, list) and langs else "",
+            in_reply_to=parent_uri,
+            reply={"root": {"uri": root["uri"], "cid": root["cid"]}, "parent": here},
+        )
+
+    def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
+        root, parent = as_dict(thread.get("root")), as_dict(thread.get("parent"))
+        if not (_strong_ref(root) and _strong_ref(parent)):
+            raise ChannelError("reply: the post to answer is not known", permanent=True)
+        record: dict[str, Any] = {
+            "$type": COLLECTION,
+            "text": text,
+            "createdAt": timezone.now()
+            .astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "reply": {
+                "root": {"uri": root["uri"], "cid": root["cid"]},
+                "parent": {"uri": parent["uri"], "cid": parent["cid"]},
+            },
+        }
+        facets = link_facets(text)
+        if facets:
+            record["facets"] = facets
+        session = self._session()
+        response, session = self._xrpc(
+            "POST",
+            "com.atproto.repo.createRecord",
+            what="reply",
+            json={"repo": session["did"], "collection": COLLECTION, "record": record},
+        )
+        uri = self._body(response, "reply").get("uri")
+        if not isinstance(uri, str) or not uri:
+            raise ChannelError("reply: no uri in the answer", maybe_sent=True)
+        return uri
+
     def preview(self, delivery) -> dict:
         p = delivery.payload
         return {
@@ -410,6 +517,24 @@ class BlueskyAdapter(Adapter):
             "title": p.get("title"),
             "images": [{"url": i.get("url"), "alt": i.get("alt")} for i in p.get("images", [])],
         }
+
+
+def _strong_ref(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("uri"), str)
+        and value["uri"].startswith("at://")
+        and isinstance(value.get("cid"), str)
+        and bool(value["cid"])
+    )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 __all__ = ["BlueskyAdapter", "link_facets", "record_key", "tid"]

@@ -7,6 +7,12 @@
 - ``delete()``: ``DELETE /{post-id}`` -> ``{"success": true}``;
 - ``find()``: ``GET /{page-id}/posts?fields=id,message,created_time`` and a text comparison.
 
+Comments (the inbox): ``GET /{page-id}/feed?fields=id,comments.filter(stream)...`` reads the
+comments under the Page's recent posts (replies to comments carry ``parent``); those newer than
+the cursor (the newest ``created_time`` seen; equal times are read again and deduplicated) are
+pulled. A reply is ``POST /{comment-id}/comments`` (``message``) -> ``{"id"}``. Scopes:
+pages_read_engagement, pages_read_user_content (who wrote a comment), pages_manage_engagement.
+
 No idempotency key exists: an unanswered create becomes *unknown* and is settled by reading the
 Page's recent posts back.
 
@@ -24,7 +30,7 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from ..base import Adapter, ChannelError, Field, Outcome
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, parse_time, plain_text
 from .x import listing, normalise
 
 GRAPH = "https://graph.facebook.com"
@@ -219,6 +225,62 @@ class FacebookAdapter(GraphAdapter):
             return  # already gone: "object does not exist"
         raise err
 
+    # Comments (the inbox) ---------------------------------------------------------------
+
+    can_pull = True
+
+    def fetch_mentions(self, cursor: str) -> tuple[list[Mention], str]:
+        body = self.graph(
+            "GET",
+            f"/{self.page_id}/feed",
+            what="comments",
+            params={"fields": f"id,{COMMENT_FIELDS}", "limit": 25},
+        )
+        newest = cursor
+        found: list[Mention] = []
+        for post in listing(body, "data", "comments"):
+            block = post.get("comments")
+            if block is None:
+                continue
+            if not isinstance(block, dict):
+                raise ChannelError("comments: malformed response body")
+            for comment in listing(block, "data", "comments"):
+                when = _fb_time(comment.get("created_time"))
+                if not when or (cursor and when < cursor):
+                    continue
+                author = as_dict(comment.get("from"))
+                if str(author.get("id") or "") == self.page_id:
+                    continue  # our own replies
+                newest = max(newest, when)
+                text = plain_text(str(comment.get("message") or ""))
+                parent = as_dict(comment.get("parent"))
+                url = comment.get("permalink_url")
+                found.append(
+                    Mention(
+                        external_id=str(comment["id"]),
+                        thread_id=str(post["id"]),
+                        author=str(author.get("name") or "")[:200],
+                        text=text,
+                        url=url if isinstance(url, str) and url.startswith("https://") else "",
+                        created_at=parse_time(when),
+                        in_reply_to=str(parent.get("id") or post["id"]),
+                        in_reply_to_our_post=str(post["id"]),
+                    )
+                )
+        found.sort(key=lambda m: str(m.created_at or ""))
+        return found, newest
+
+    def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
+        if not in_reply_to:
+            raise ChannelError("reply: nothing to reply to", permanent=True)
+        body = self.graph(
+            "POST", f"/{in_reply_to}/comments", what="reply", creating=True, data={"message": text}
+        )
+        comment_id = str(body.get("id") or "")
+        if not comment_id:
+            raise ChannelError("reply: no id in the answer", maybe_sent=True)
+        return comment_id
+
     def find(self, delivery) -> Outcome | None:
         body = self.graph(
             "GET",
@@ -231,3 +293,22 @@ class FacebookAdapter(GraphAdapter):
             if normalise(str(post.get("message", ""))) == wanted:
                 return Outcome(str(post["id"]), f"https://www.facebook.com/{post['id']}")
         return None
+
+
+def _fb_time(value) -> str:
+    """A Graph ``created_time`` ("2026-01-01T10:00:00+0000") as a sortable ISO string."""
+    from datetime import datetime
+
+    try:
+        parsed = datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return ""
+    from datetime import UTC
+
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+COMMENT_FIELDS = (
+    "comments.filter(stream).order(reverse_chronological).limit(100)"
+    "{id,message,from,created_time,permalink_url,parent{id}}"
+)

@@ -10,7 +10,13 @@ API (Mastodon 4.x REST, https://docs.joinmastodon.org/methods/):
   unanswered call is retried with the same key (``idempotent``); a retry first reads back the
   account's recent statuses too, which covers retries after that hour;
 - ``PUT /api/v1/statuses/:id`` edits, ``DELETE /api/v1/statuses/:id`` deletes (404: already gone);
-- ``GET /api/v1/accounts/:id/statuses`` reads back recent statuses (``find``).
+- ``GET /api/v1/accounts/:id/statuses`` reads back recent statuses (``find``);
+- ``GET /api/v1/notifications?types[]=mention&min_id=<cursor>`` reads the replies and mentions
+  newer than the cursor (``min_id``: the page right after it, so nothing is skipped when more
+  than a page came in; the cursor is the newest notification id seen) and
+  ``POST /api/v1/statuses`` with ``in_reply_to_id`` answers one (``send_reply``): the author is
+  @mentioned, a direct mention is answered directly, anything else unlisted (scope
+  ``read:notifications``).
 
 Errors come as ``{"error": "..."}``: 401 (token revoked) disables the channel, 422 (validation)
 is permanent, 429 carries ``X-RateLimit-Reset`` (an ISO time) which is honoured.
@@ -34,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import sandbox
-from ..base import Adapter, ChannelError, Field, Outcome
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, plain_text
 
 MAX_IMAGES = 4
 SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:media")
@@ -74,6 +80,27 @@ def _reset_after(value: str) -> float | None:
     if reset.tzinfo is None:
         return None
     return max(0.0, (reset - timezone.now()).total_seconds())
+
+
+def _reply_key(in_reply_to: str, text: str, thread: dict) -> str:
+    """The reply's Idempotency-Key: the caller's (one per inbox entry), else from its content."""
+    import hashlib
+
+    given = str(thread.get("key") or "")
+    return given or hashlib.sha256(f"{in_reply_to}\n{text}".encode()).hexdigest()[:32]
+
+
+def _newer(a: str, b: str) -> bool:
+    """Whether Mastodon id ``a`` is newer than ``b`` (numeric strings; "" is the oldest)."""
+    return (len(a), a) > (len(b), b)
+
+
+def _when(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 class MastodonAdapter(Adapter):
@@ -270,6 +297,79 @@ class MastodonAdapter(Adapter):
             if created >= since and same_text(html_to_text(status.get("content", "")), text):
                 return self._outcome(status)
         return None
+
+    # Replies and mentions (the inbox) ------------------------------------------------------
+
+    can_pull = True
+    MENTIONS_PAGE = 40
+
+    def fetch_mentions(self, cursor: str) -> tuple[list[Mention], str]:
+        params: dict[str, Any] = {"types[]": "mention", "limit": self.MENTIONS_PAGE}
+        if cursor:
+            params["min_id"] = cursor  # the page right after the cursor, oldest first
+        notifications = self._json(
+            "GET", "/api/v1/notifications", what="notifications", params=params
+        )
+        if not isinstance(notifications, list):
+            raise ChannelError("notifications: malformed response body")
+        mentions: list[Mention] = []
+        # An account with no notifications yet: from now on, everything from the first one.
+        newest = cursor or "0"
+        for item in notifications:
+            if not isinstance(item, dict) or not str(item.get("id") or "").isdigit():
+                raise ChannelError("notifications: malformed response body")
+            if _newer(str(item["id"]), newest):
+                newest = str(item["id"])
+            mention = self._mention(item)
+            if mention is not None:
+                mentions.append(mention)
+        mentions.sort(key=lambda m: (len(m.external_id), m.external_id))
+        return mentions, newest
+
+    def _mention(self, item: dict) -> Mention | None:
+        status = item.get("status")
+        account = item.get("account")
+        if item.get("type") != "mention" or not isinstance(status, dict):
+            return None
+        if not isinstance(account, dict):
+            account = as_dict(status.get("account"))
+        status_id = str(status.get("id") or "")
+        acct = str(account.get("acct") or "")
+        if not status_id or not acct:
+            return None
+        in_reply_to = str(status.get("in_reply_to_id") or "")
+        visibility = str(status.get("visibility") or "public")
+        url = status.get("url") or status.get("uri") or ""
+        return Mention(
+            external_id=status_id,
+            thread_id=in_reply_to or status_id,
+            author=f"@{acct}",
+            text=plain_text(html_to_text(str(status.get("content") or ""))),
+            url=url if isinstance(url, str) and url.startswith(("https://", "http://")) else "",
+            created_at=_when(status.get("created_at")),
+            language=str(status.get("language") or "")[:10],
+            in_reply_to=in_reply_to,
+            reply={"acct": acct, "visibility": visibility},
+        )
+
+    def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
+        acct = str(thread.get("acct") or "").lstrip("@")
+        if acct and f"@{acct}".lower() not in text.lower():
+            text = f"@{acct} {text}"
+        visibility = "direct" if thread.get("visibility") == "direct" else "unlisted"
+        fields: dict[str, Any] = {"status": text, "visibility": visibility}
+        if in_reply_to:
+            fields["in_reply_to_id"] = in_reply_to
+        status = self._json(
+            "POST",
+            "/api/v1/statuses",
+            what="post reply",
+            data=fields,
+            headers={"Idempotency-Key": _reply_key(in_reply_to, text, thread)},
+        )
+        if not isinstance(status, dict) or not status.get("id"):
+            raise ChannelError("post reply: no status id in the answer", maybe_sent=True)
+        return str(status["id"])
 
     def preview(self, delivery) -> dict:
         p = delivery.payload

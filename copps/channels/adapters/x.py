@@ -9,6 +9,12 @@
   link to ``https://t.co/...`` and HTML-escapes ``& < >``, so texts are compared with links
   replaced by a placeholder and entities unescaped.
 
+Replies and mentions (the inbox): ``GET /2/users/:id/mentions?since_id=<cursor>`` with the
+``author_id`` expansion, newest first, following ``next_token`` back to the cursor (a few pages
+at most); the cursor is the newest id seen. A reply is ``POST /2/tweets`` with
+``reply.in_reply_to_tweet_id`` (X adds the @mention itself). Scopes: tweet.read users.read
+tweet.write.
+
 X has no idempotency key: an unanswered ``POST /2/tweets`` becomes *unknown* and is settled by
 reading the timeline back, never by posting again blindly.
 
@@ -26,7 +32,7 @@ import time
 
 from django.utils.translation import gettext_lazy as _
 
-from ..base import Adapter, ChannelError, Field, Outcome
+from ..base import Adapter, ChannelError, Field, Mention, Outcome, as_dict, parse_time, plain_text
 
 API = "https://api.x.com"
 # Published default limit for POST /2/tweets with a user token: 200 per 15 minutes per user, and
@@ -207,6 +213,85 @@ class XAdapter(Adapter):
             if normalise(str(tweet.get("text", ""))) == wanted:
                 return Outcome(str(tweet["id"]), self.post_url(str(tweet["id"])))
         return None
+
+    # Replies and mentions (the inbox) ------------------------------------------------------
+
+    can_pull = True
+    MENTION_PAGES = 5
+
+    def fetch_mentions(self, cursor: str) -> tuple[list[Mention], str]:
+        user_id = self.config.get("user_id") or self.me()["id"]
+        params: dict = {
+            "max_results": 100,
+            "tweet.fields": "created_at,author_id,conversation_id,lang,referenced_tweets",
+            "expansions": "author_id",
+            "user.fields": "username",
+        }
+        if cursor:
+            params["since_id"] = cursor
+        found: dict[str, Mention] = {}
+        newest = cursor
+        for _page in range(self.MENTION_PAGES):
+            body = self._request(
+                "GET", f"/2/users/{user_id}/mentions", what="mentions", params=params
+            )
+            users = {}
+            includes = body.get("includes")
+            if isinstance(includes, dict) and isinstance(includes.get("users"), list):
+                users = {
+                    str(u.get("id")): str(u.get("username") or "")
+                    for u in includes["users"]
+                    if isinstance(u, dict)
+                }
+            for tweet in listing(body, "data", "mentions"):
+                mention = self._mention(tweet, users)
+                if mention is None:
+                    continue
+                found[mention.external_id] = mention
+                if (len(mention.external_id), mention.external_id) > (len(newest), newest):
+                    newest = mention.external_id
+            meta = as_dict(body.get("meta"))
+            token = meta.get("next_token") if cursor else None  # first pull: the latest page
+            if not token:
+                break
+            params["pagination_token"] = str(token)
+        mentions = sorted(found.values(), key=lambda m: (len(m.external_id), m.external_id))
+        return mentions, newest
+
+    def _mention(self, tweet: dict, users: dict[str, str]) -> Mention | None:
+        tweet_id = str(tweet.get("id") or "")
+        if not tweet_id.isdigit():
+            return None
+        username = users.get(str(tweet.get("author_id") or ""), "")
+        replied = ""
+        refs = tweet.get("referenced_tweets")
+        for ref in refs if isinstance(refs, list) else []:
+            if isinstance(ref, dict) and ref.get("type") == "replied_to":
+                replied = str(ref.get("id") or "")
+        return Mention(
+            external_id=tweet_id,
+            thread_id=str(tweet.get("conversation_id") or "") or replied or tweet_id,
+            author=f"@{username}" if username else str(tweet.get("author_id") or ""),
+            text=plain_text(html.unescape(str(tweet.get("text") or ""))),
+            url=f"https://x.com/{username or 'i'}/status/{tweet_id}",
+            created_at=parse_time(tweet.get("created_at")),
+            language=str(tweet.get("lang") or "")[:10],
+            in_reply_to=replied,
+        )
+
+    def send_reply(self, in_reply_to: str, text: str, *, thread: dict) -> str:
+        if not in_reply_to:
+            raise ChannelError("reply: nothing to reply to", permanent=True)
+        body = self._request(
+            "POST",
+            "/2/tweets",
+            what="reply",
+            json={"text": text, "reply": {"in_reply_to_tweet_id": in_reply_to}},
+        )
+        post_id = str((body.get("data") or {}).get("id") or "")
+        if not post_id:
+            raise ChannelError("reply: no id in the answer", maybe_sent=True)
+        return post_id
 
     @classmethod
     def validate_config(cls, config, secrets):

@@ -220,6 +220,105 @@ def _now_tid() -> str:
     return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
 
+# Notifications (replies, mentions, quotes) -------------------------------------------------------
+
+
+def _iso_now() -> str:
+    now = timezone.now()
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def inject_mention(
+    text: str,
+    *,
+    to: str = "politie.bsky.social",
+    author: str = "burger.bsky.social",
+    reply_to: str = "",
+    reason: str = "",
+    lang: str = "nl",
+) -> dict:
+    """A citizen's post for the account ``to``: a reply to its post ``reply_to`` (an at:// URI
+    of a post in the sandbox), else a mention. Returns the notification, shaped like
+    ``app.bsky.notification.listNotifications``' entries."""
+    author_did = did_for(author)
+    rkey = _now_tid()
+    uri = f"at://{author_did}/{COLLECTION}/{rkey}"
+    record: dict = {"$type": COLLECTION, "text": text, "createdAt": _iso_now(), "langs": [lang]}
+    if reply_to:
+        parent_row = SandboxPost.objects.filter(
+            service__in=[SERVICE, "bluesky-notification"], external_id=reply_to
+        ).first()
+        parent_cid = parent_row.payload.get("cid", "") if parent_row else _cid(reply_to.encode())
+        parent = {"uri": reply_to, "cid": parent_cid}
+        root = parent
+        if parent_row is not None:
+            value = parent_row.payload.get("value") or parent_row.payload.get("record") or {}
+            root = (value.get("reply") or {}).get("root") or parent
+        record["reply"] = {"root": root, "parent": parent}
+    else:
+        mention = f"@{to}"
+        record["text"] = f"{mention} {text}"
+        record["facets"] = [
+            {
+                "index": {"byteStart": 0, "byteEnd": len(mention.encode())},
+                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did_for(to)}],
+            }
+        ]
+    cid = _cid(json.dumps(record, sort_keys=True).encode())
+    notification = {
+        "uri": uri,
+        "cid": cid,
+        "author": {
+            "did": author_did,
+            "handle": author,
+            "displayName": author.split(".")[0].title(),
+            "labels": [],
+            "createdAt": "2025-01-01T00:00:00.000Z",
+        },
+        "reason": reason or ("reply" if reply_to else "mention"),
+        "record": record,
+        "isRead": False,
+        "indexedAt": _iso_now(),
+        "labels": [],
+    }
+    if reply_to:
+        notification["reasonSubject"] = reply_to
+    SandboxPost.objects.create(
+        service="bluesky-notification",
+        account=did_for(to),
+        external_id=uri,
+        text=record["text"],
+        payload=notification,
+    )
+    return notification
+
+
+def _notifications(request: httpx.Request, did: str) -> httpx.Response:
+    params = request.url.params
+    try:
+        limit = int(params.get("limit", "50"))
+        before = int(params.get("cursor") or 0)
+    except ValueError:
+        return _error(400, "InvalidRequest", 'Error: Params must have the property "limit"')
+    if not 1 <= limit <= 100:
+        return _error(400, "InvalidRequest", "Error: limit must be between 1 and 100")
+    reasons = params.get_list("reasons")
+    rows = SandboxPost.objects.filter(service="bluesky-notification", account=did)
+    if before:
+        rows = rows.filter(pk__lt=before)
+    picked = [r for r in rows.order_by("-pk")[:limit]]
+    body: dict = {
+        "notifications": [
+            r.payload for r in picked if not reasons or r.payload.get("reason") in reasons
+        ],
+        "priority": False,
+        "seenAt": _iso_now(),
+    }
+    if len(picked) == limit:
+        body["cursor"] = str(picked[-1].pk)
+    return httpx.Response(200, json=body)
+
+
 def handle(request: httpx.Request) -> httpx.Response:
     nsid = request.url.path.removeprefix("/xrpc/")
     if nsid == "com.atproto.server.createSession" and request.method == "POST":
@@ -263,6 +362,8 @@ def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"blob": blob})
     if nsid == "com.atproto.repo.createRecord" and request.method == "POST":
         return _create_record(request, claims)
+    if nsid == "app.bsky.notification.listNotifications" and request.method == "GET":
+        return _notifications(request, did)
     if nsid == "com.atproto.repo.getRecord" and request.method == "GET":
         params = request.url.params
         repo, rkey = params.get("repo", ""), params.get("rkey", "")

@@ -5,7 +5,11 @@
   ``POST /{version}/{post-id}`` (message: an edit), ``DELETE /{version}/{post-id}``;
 - the token comes as ``Authorization: Bearer`` or an ``access_token`` parameter; ``revoked``
   answers Graph error 190 (HTTP 400), as Facebook does for an invalidated session;
-- ``throttle(minutes)``: the next call answers error 32 with ``X-Business-Use-Case-Usage``.
+- ``throttle(minutes)``: the next call answers error 32 with ``X-Business-Use-Case-Usage``;
+- comments: ``GET /{version}/{page-id}/feed?fields=id,comments...`` lists the Page's posts with
+  their comments (stream order, replies carrying ``parent``), ``POST /{version}/{object-id}/
+  comments`` (message) answers a post or comment -> ``{"id"}``; ``inject_comment(post_id, text)``
+  makes a citizen comment.
 """
 
 from __future__ import annotations
@@ -112,11 +116,97 @@ def _live():
     return SandboxPost.objects.filter(service="facebook", deleted_at__isnull=True)
 
 
+# Comments ---------------------------------------------------------------------------------------
+
+
+def _fb_time() -> str:
+    return timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def _comment(post_id: str, text: str, author: dict | None, parent: str = "") -> dict:
+    number = str(200_000_000_000_000 + secrets.randbelow(10**14))
+    comment_id = f"{post_id.split('_')[-1]}_{number}"
+    page = post_id.split("_")[0]
+    comment: dict[str, object] = {
+        "id": comment_id,
+        "message": text,
+        "created_time": _fb_time(),
+        "permalink_url": f"https://www.facebook.com/{post_id}?comment_id={number}",
+    }
+    if author is not None:
+        comment["from"] = author
+    if parent:
+        comment["parent"] = {"id": parent}
+    SandboxPost.objects.create(
+        service="facebook-comment",
+        account=page,
+        external_id=comment_id,
+        text=text,
+        payload={"post": post_id, "comment": comment},
+    )
+    return comment
+
+
+def inject_comment(
+    post_id: str, text: str, *, name: str = "Jan Peeters", parent: str = "", anonymous=False
+) -> dict:
+    """A citizen comments on the Page's post ``post_id`` (or answers comment ``parent``).
+    ``anonymous``: Graph leaves out ``from`` (the app lacks the permission to see who)."""
+    author = None if anonymous else {"name": name, "id": str(10**15 + sum(map(ord, name)))}
+    return _comment(post_id, text, author, parent)
+
+
+def _feed(page: str, values: dict) -> httpx.Response:
+    try:
+        limit = max(1, min(100, int(values.get("limit", 25))))
+    except ValueError:
+        limit = 25
+    posts = _live().filter(account=page).order_by("-pk")[:limit]
+    data = []
+    for post in posts:
+        entry: dict = {
+            "id": post.external_id,
+            "message": post.text,
+            "created_time": post.created_at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        }
+        if "comments" in str(values.get("fields") or ""):
+            rows = SandboxPost.objects.filter(
+                service="facebook-comment", payload__post=post.external_id
+            ).order_by("-pk")
+            comments = [r.payload["comment"] for r in rows[:100]]
+            if comments:
+                entry["comments"] = {"data": comments, "paging": {"cursors": {}}}
+        data.append(entry)
+    return httpx.Response(200, json={"data": data, "paging": {}})
+
+
+def _reply(object_id: str, values: dict) -> httpx.Response:
+    message = str(values.get("message") or "")
+    if not message:
+        return graph_error(400, 100, "(#100) Missing message or attachment", kind="OAuthException")
+    post = _live().filter(external_id=object_id).first()
+    parent = ""
+    if post is None:
+        row = SandboxPost.objects.filter(service="facebook-comment", external_id=object_id).first()
+        if row is None:
+            return unsupported("POST", object_id)
+        post_id = row.payload["post"]
+        parent = object_id
+    else:
+        post_id = post.external_id
+    page = post_id.split("_")[0]
+    comment = _comment(post_id, message, {"name": PAGE_NAME, "id": page}, parent)
+    return httpx.Response(200, json={"id": comment["id"]})
+
+
 def handle(request: httpx.Request) -> httpx.Response:
     values = params_of(request)
     refused = check_token(request, values)
     if refused:
         return refused
+    comments = re.fullmatch(r"/v\d+\.\d+/(\d+_\d+)/comments", request.url.path)
+    if comments and request.method == "POST":
+        return _reply(comments[1], values)
     match = re.fullmatch(r"/v\d+\.\d+/(\d+)(?:_(\d+))?(?:/(feed|photos|posts))?", request.url.path)
     if not match:
         return graph_error(400, 2500, "Unknown path components", kind="OAuthException")
@@ -135,6 +225,8 @@ def handle(request: httpx.Request) -> httpx.Response:
         if not str(values.get("url") or "").startswith(("http://", "https://")):
             return graph_error(400, 324, "(#324) Requires upload file", kind="OAuthException")
         return _create(page, str(values.get("caption") or ""), values, photo=True)
+    if edge == "feed" and method == "GET":
+        return _feed(page, values)
     if edge == "posts" and method == "GET":
         try:
             limit = max(1, min(100, int(values.get("limit", 25))))

@@ -250,7 +250,7 @@ def _create_status(request, account) -> httpx.Response:
     payload = {
         "id": status_id,
         "created_at": _iso(now),
-        "in_reply_to_id": None,
+        "in_reply_to_id": (fields.get("in_reply_to_id") or [""])[0] or None,
         "in_reply_to_account_id": None,
         "sensitive": False,
         "spoiler_text": "",
@@ -304,6 +304,114 @@ def _edit_status(request, account, post: SandboxPost) -> httpx.Response:
     return httpx.Response(200, json=_status(post, account))
 
 
+# Replies and mentions: notifications -----------------------------------------------------------
+
+
+def inject_mention(
+    text: str,
+    *,
+    acct: str = "citizen@social.example",
+    in_reply_to_id: str | None = None,
+    visibility: str = "public",
+    language: str = "nl",
+    token: str = "token-1",  # noqa: S107 - a sandbox token
+) -> dict:
+    """A citizen mentions (or replies to) the sandbox account: a mention notification for the
+    account of ``token`` appears, shaped like Mastodon's Notification entity. Returns it."""
+    account = _account(token)
+    now = timezone.now()
+    status_id = _snowflake()
+    username, _sep, domain = acct.partition("@")
+    origin = f"https://{domain}" if domain else BASE
+    author = {
+        "id": str(int(hashlib.sha256(acct.encode()).hexdigest()[:12], 16)),
+        "username": username,
+        "acct": acct,
+        "display_name": username.title(),
+        "url": f"{origin}/@{username}",
+        "uri": f"{origin}/users/{username}",
+        "bot": False,
+        "group": False,
+        "emojis": [],
+        "fields": [],
+    }
+    mention = (
+        f'<span class="h-card" translate="no"><a href="{account["url"]}" class="u-url mention">'
+        f"@<span>{account['username']}</span></a></span> "
+    )
+    content = render_content(text)
+    content = content.replace("<p>", "<p>" + mention, 1) if content else f"<p>{mention}</p>"
+    status = {
+        "id": status_id,
+        "created_at": _iso(now),
+        "in_reply_to_id": in_reply_to_id,
+        "in_reply_to_account_id": account["id"] if in_reply_to_id else None,
+        "sensitive": False,
+        "spoiler_text": "",
+        "visibility": visibility,
+        "language": language,
+        "uri": f"{origin}/users/{username}/statuses/{status_id}",
+        "url": f"{origin}/@{username}/{status_id}",
+        "replies_count": 0,
+        "reblogs_count": 0,
+        "favourites_count": 0,
+        "edited_at": None,
+        "content": content,
+        "reblog": None,
+        "account": author,
+        "media_attachments": [],
+        "mentions": [
+            {
+                "id": account["id"],
+                "username": account["username"],
+                "url": account["url"],
+                "acct": account["acct"],
+            }
+        ],
+        "tags": [],
+        "emojis": [],
+        "card": None,
+        "poll": None,
+    }
+    row = SandboxPost.objects.create(
+        service="mastodon-notification", account=account["id"], external_id="", text=text
+    )
+    notification = {
+        "id": str(row.pk),
+        "type": "mention",
+        "created_at": _iso(now),
+        "group_key": f"ungrouped-{row.pk}",
+        "account": author,
+        "status": status,
+    }
+    row.external_id, row.payload = str(row.pk), notification
+    row.save(update_fields=["external_id", "payload"])
+    return notification
+
+
+def _notifications(request: httpx.Request, account: dict) -> httpx.Response:
+    params = request.url.params
+    types = params.get_list("types[]")
+    try:
+        limit = max(1, min(80, int(params.get("limit", "40") or 40)))
+        min_id = int(params.get("min_id") or 0)
+        since_id = int(params.get("since_id") or 0)
+        max_id = int(params.get("max_id") or 0)
+    except ValueError:
+        return _error(422, "Invalid parameter")
+    rows = SandboxPost.objects.filter(service="mastodon-notification", account=account["id"])
+    after_min = "min_id" in params
+    if after_min or since_id:
+        rows = rows.filter(pk__gt=max(min_id, since_id))
+    if max_id:
+        rows = rows.filter(pk__lt=max_id)
+    # min_id: the page right after it (oldest first, answered newest first); else the newest.
+    picked = list(rows.order_by("pk" if after_min else "-pk")[:limit])
+    picked.sort(key=lambda r: r.pk, reverse=True)
+    found = [r.payload for r in picked if not types or r.payload.get("type") in types]
+    return httpx.Response(200, json=found)
+
+
 def handle(request: httpx.Request) -> httpx.Response:
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
@@ -341,6 +449,8 @@ def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=_media_entity(row, ready=True))
     if path == "/api/v1/statuses" and method == "POST":
         return _create_status(request, account)
+    if path == "/api/v1/notifications" and method == "GET":
+        return _notifications(request, account)
     if match := re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path):
         limit = min(40, int(request.url.params.get("limit", "20") or 20))
         rows = SandboxPost.objects.filter(
