@@ -157,3 +157,13 @@ def test_attachments_are_hashed_and_a_script_named_jpg_is_refused(db):
         tips.create_tip(
             text="x", files=[SimpleUploadedFile("x.jpg", b"#!/bin/sh\nrm -rf /", "image/jpeg")]
         )
+
+
+def test_asking_again_reopens_a_closed_tip_but_not_a_stopped_one(db, investigator):
+    new = tips.create_tip(text="The car was blue")
+    tips.close(new.tip, by=investigator)
+    assert new.tip.state == TipState.CLOSED
+    question = actions.reply(new.tip.conversation, by=investigator, text="One more thing?")
+    new.tip.refresh_from_db()
+    assert question.send_state == SendState.SENT and new.tip.state == TipState.OPEN
+    tips.tipster_answer(new.tip, text="Yes")

@@ -194,6 +194,11 @@ def questions_for_tipster(tip: Tip) -> list[Entry]:
 def send_to_tipster(entry: Entry) -> str:
     """The reply sender for web tips: the question waits for the tipster's next visit."""
     tip = Tip.objects.filter(conversation_id=entry.conversation_id).first()
-    if tip is None or tip.state != TipState.OPEN:
+    if tip is None or tip.state == TipState.STOPPED:
         raise ReplyError(_("The tipster ended the dialogue."))
+    if tip.state == TipState.CLOSED:
+        # An investigator asking again reopens a tip they closed (the tipster did not stop it).
+        with transaction.atomic():
+            Tip.objects.filter(pk=tip.pk).update(state=TipState.OPEN)
+            audit.record(actor=entry.by or "inbox", action="tip.reopen", obj=tip)
     return f"tip:{tip.code}"
