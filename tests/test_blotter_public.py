@@ -82,6 +82,11 @@ def texts(client, *paths):
     return out
 
 
+def map_counts(html: str) -> dict[str, int]:
+    found = re.search(r'id="blotter-places" type="application/json">(.*?)</script>', html, re.S)
+    return {p["name"]: p["count"] for p in json.loads(found.group(1))}
+
+
 def antwerpen_nis():
     return Entry.objects.filter(municipality="Antwerpen").values_list("nis", flat=True).first()
 
@@ -334,6 +339,7 @@ def test_exports_differ_per_filter(client, entries):
 def test_a_withdrawn_incident_disappears_from_every_output(client, entries, tmp_path):
     for path, body in texts(client, *OUTPUTS).items():
         assert "Fiets gestolen aan het station" in body, path
+    assert map_counts(client.get("/en/blotter/").content.decode())["Antwerpen"] == 2
     # The source withdraws T1: re-imported with that status, taken down by the next run.
     run_import(
         tmp_path,
@@ -343,6 +349,10 @@ def test_a_withdrawn_incident_disappears_from_every_output(client, entries, tmp_
     for path, body in texts(client, *OUTPUTS).items():
         assert "Fiets gestolen aan het station" not in body, path
         assert "Gsm gestolen op de tram" in body, path
+    # The map and the municipality choice count it no longer either (nothing stale is kept).
+    html = client.get("/en/blotter/").content.decode()
+    assert map_counts(html)["Antwerpen"] == 1
+    assert "Antwerpen (1)</option>" in html
 
 
 def test_a_reclassified_incident_changes_or_leaves_every_output(client, entries, tmp_path):

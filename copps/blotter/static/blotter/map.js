@@ -5,6 +5,9 @@
 (function () {
   "use strict";
 
+  // Above this many municipalities the names would cover each other: markers only.
+  var NAMED_LIMIT = 40;
+
   function ready(fn) {
     if (document.readyState !== "loading") fn();
     else document.addEventListener("DOMContentLoaded", fn);
@@ -83,6 +86,17 @@
         riseOnHover: true,
       });
       marker.bindPopup(popupFor(place, labels));
+      if (!tiles && places.length <= NAMED_LIMIT) {
+        // Without a background map, names tell where the markers are.
+        var name = document.createElement("span");
+        name.textContent = place.name;
+        marker.bindTooltip(name, {
+          permanent: true,
+          direction: "right",
+          offset: [size / 2, 0],
+          className: "blotter-name",
+        });
+      }
       marker.addTo(map);
       bounds.push([place.lat, place.lon]);
     });
