@@ -518,3 +518,32 @@ def test_the_worker_drafts_yesterdays_digest_after_the_digest_hour(entries, sett
     assert results["blotter_digests"] == 1 and results["errors"] == 0
     assert jobs.tick(late + timedelta(hours=1))["blotter_digests"] == 0
     assert Message.objects.get().client_key == f"blotter-digest:{timezone.localdate()}:all"
+
+
+def test_an_area_digest_reaches_the_subscribers_of_the_areas_postcodes(
+    entries, antwerp_area, make_channel
+):
+    import secrets
+
+    from copps.channels.deliveries import matching_subscriptions
+    from copps.channels.models import Subscription
+    from copps.newsroom.distribution import payload_for
+
+    def subscribe(address, postcodes):
+        return Subscription.objects.create(
+            medium="email",
+            address=address,
+            state="active",
+            language="nl",
+            postcodes=postcodes,
+            secret=secrets.token_hex(16),
+        ).pk
+
+    antwerp = subscribe("a@example.org", ["2018"])
+    ghent = subscribe("g@example.org", ["9000"])
+    everywhere = subscribe("e@example.org", [])
+    digest.draft_digests(timezone.localdate())
+    message = Message.objects.get(area=antwerp_area)
+    payload = payload_for(message, make_channel("email"), "nl")
+    reached = set(matching_subscriptions("email", "nl", payload["kind"], payload["postcodes"]))
+    assert reached == {antwerp, everywhere} and ghent not in reached
