@@ -14,6 +14,7 @@ urlpatterns = [
     path("robots.txt", public_views.robots, name="robots"),
     path("feeds/news.xml", feeds.NewsRss(), name="feed-rss"),
     path("feeds/news.atom", feeds.NewsAtom(), name="feed-atom"),
+    path("", include("copps.blotter.feed_urls")),
     path("m/<int:pk>", public_views.short_link, name="short"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("copps.accounts.urls")),
@@ -41,6 +42,7 @@ urlpatterns += i18n_patterns(
     path("", include("copps.channels.public_urls")),
     path("", include("copps.public.urls")),
     path("", include("copps.investigations.public_urls")),
+    path("", include("copps.blotter.public_urls")),
     prefix_default_language=True,
 )
 

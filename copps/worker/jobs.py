@@ -35,6 +35,7 @@ def fediverse_retention(now) -> int:
 
 
 def _jobs():
+    from copps.blotter.digest import digest_due as blotter_digest_due
     from copps.blotter.publish import publish_due as blotter_publish_due
     from copps.channels import deliveries
     from copps.federation import outgoing
@@ -61,6 +62,8 @@ def _jobs():
         "inbox_pulled": inbox_pull.pull_due,
         "inbox_expired": inbox_jobs.retention,
         "blotter_published": blotter_publish_due,
+        # Once a day after COPPS_BLOTTER_DIGEST_HOUR: yesterday's digests, drafted per area.
+        "blotter_digests": blotter_digest_due,
     }
 
 
