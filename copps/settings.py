@@ -322,6 +322,13 @@ COPPS_INBOX_PULL_SECONDS = envint("COPPS_INBOX_PULL_SECONDS", 60)
 # `copps inbox mail`); replies go out from COPPS_CONTACT_EMAIL.
 COPPS_CONTACT_EMAIL = envstr("COPPS_CONTACT_EMAIL", "contact@police.example")
 COPPS_MAIL_INBOUND = envstr("COPPS_MAIL_INBOUND", "127.0.0.1:8026")
+# Police blotter (issue 6): map tiles for the public map (empty: markers on a plain background,
+# nothing fetched from a tile server; when set, only the blotter page allows that host in its
+# CSP img-src), the daily digest per area drafted after this local hour for the previous day.
+COPPS_MAP_TILE_URL = envstr("COPPS_MAP_TILE_URL", "")
+COPPS_MAP_TILE_ATTRIBUTION = envstr("COPPS_MAP_TILE_ATTRIBUTION", "")
+COPPS_BLOTTER_DIGEST_HOUR = envint("COPPS_BLOTTER_DIGEST_HOUR", 7)
+COPPS_BLOTTER_DIGEST_AUTHOR = envstr("COPPS_BLOTTER_DIGEST_AUTHOR", "blotter-digest")
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")
