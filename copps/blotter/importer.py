@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -319,7 +319,7 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
                     incident.decision = Decision.WAITING
                 changed.append(incident)
         if new:
-            Incident.objects.bulk_create(new, batch_size=BATCH)
+            _insert(new)
             result.created += len(new)
         if changed:
             Incident.objects.bulk_update(
@@ -328,3 +328,32 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
                 batch_size=BATCH,
             )
             result.updated += len(changed)
+
+
+def _insert(incidents: list[Incident]) -> None:
+    """``bulk_create`` without the ORM's per-value SQL compilation, the import's hot spot (about
+    half its time in a profile): one ``executemany`` of plain values, the date-times prepared by
+    their field for this database. No signals or save() hooks exist on Incident to skip."""
+    fields = [f for f in Incident._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Incident._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    moments = {f.attname for f in fields if f.get_internal_type() == "DateTimeField"}
+    prepared: dict[Any, Any] = {}  # imported_at/updated_at are one value for the whole batch
+
+    def value(field, incident: Incident) -> Any:
+        raw = getattr(incident, field.attname)
+        if field.attname not in moments or raw is None:
+            return raw
+        key = (field.attname, raw)
+        if key not in prepared:
+            prepared[key] = field.get_db_prep_save(raw, connection)
+        return prepared[key]
+
+    params = [[value(f, incident) for f in fields] for incident in incidents]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            cursor.executemany(sql, params[start : start + BATCH])
