@@ -27,6 +27,8 @@ CAPABILITIES = {
     "tokens_own": roles.TOKENS_OWN,
     "channels_manage": roles.CHANNELS_MANAGE,
     "deliveries_resolve": roles.DELIVERIES_RESOLVE,
+    "blotter_manage": roles.BLOTTER_MANAGE,
+    "blotter_import": roles.BLOTTER_IMPORT,
 }
 
 
@@ -65,6 +67,7 @@ def _nav_items():
         (roles.MESSAGE_VIEW, "fediverse:overview", _("Fediverse"), "fediverse"),
         (roles.MESSAGE_VIEW, "notice_console:list", _("Notices"), "notices"),
         (roles.MESSAGE_PUBLISH, "outbox:list", _("Outbox"), "outbox"),
+        ((roles.BLOTTER_MANAGE, roles.BLOTTER_IMPORT), "blotter_console:overview", _("Blotter"), "blotter"),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),
@@ -79,7 +82,9 @@ def console_nav(context):
     path = request.path if request is not None else ""
     items = []
     for capability, name, label, _key in _nav_items():
-        if not has_capability(user, capability):
+        # A tuple: any one of these capabilities shows the link.
+        needed = capability if isinstance(capability, tuple) else (capability,)
+        if not any(has_capability(user, c) for c in needed):
             continue
         url = safe_reverse(name)
         if not url:
