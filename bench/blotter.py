@@ -47,7 +47,14 @@ LABELS = {
     "traffic": "Verkeersongeval",
     "noise": "Geluidsoverlast",
 }
-STREETS = ["Kerkstraat", "Stationsstraat", "Dorpsstraat", "Rue de la Gare", "Grote Markt", "Lindelaan"]
+STREETS = [
+    "Kerkstraat",
+    "Stationsstraat",
+    "Dorpsstraat",
+    "Rue de la Gare",
+    "Grote Markt",
+    "Lindelaan",
+]
 FIRST = ["Jan", "Marie", "Pieter", "Sophie", "Mohamed", "Els", "Luc", "Nathalie"]
 LAST = ["Peeters", "Janssens", "Maes", "Dubois", "Lambert", "Claes", "Martin", "Willems"]
 PLAIN = [
@@ -298,7 +305,9 @@ def run(args, env: dict, tmp: Path) -> None:
 
     engine = connection.vendor
     print(f"database: {engine}")
-    print(f"incidents: {len(rows):,} ({', '.join(f'{k} {v:,}' for k, v in sorted(decisions.items()))})")
+    print(
+        f"incidents: {len(rows):,} ({', '.join(f'{k} {v:,}' for k, v in sorted(decisions.items()))})"
+    )
     print(f"parse CSV: {parse_s:.2f} s ({len(rows) / parse_s:,.0f} rows/s)")
     print(f"import+policy: {import_s:.2f} s -> {import_per_s:,.0f} incidents/s (target >= 2,000)")
     print(f"re-import (unchanged): {reimport_s:.2f} s -> {len(rows) / reimport_s:,.0f} incidents/s")

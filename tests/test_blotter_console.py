@@ -128,7 +128,9 @@ def test_an_upload_imports_the_good_rows_and_lists_the_bad_ones_by_line(make_use
 
 def test_an_upload_of_json_lines_works_and_garbage_is_a_clean_400(editor_client):
     jsonl = (
-        b'{"incident_id": "J1", "reported_at": "' + WHEN.encode() + b'", "category_code": "noise"}\n'
+        b'{"incident_id": "J1", "reported_at": "'
+        + WHEN.encode()
+        + b'", "category_code": "noise"}\n'
         b"{not json\n"
     )
     response = editor_client.post(

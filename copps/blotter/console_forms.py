@@ -61,7 +61,7 @@ class CategoryForm(forms.Form):
     label_en = forms.CharField(label=_("Label (English)"), max_length=100, required=False)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("code") and data.get("delay_hours") is None and not self.errors:
             data["delay_hours"] = float(policies.DEFAULT_DELAY_HOURS)
         return data
@@ -77,7 +77,9 @@ class BaseCategoryFormSet(forms.BaseFormSet):
             if not code:
                 continue
             if code in seen:
-                raise forms.ValidationError(_("The category %(code)s is listed twice.") % {"code": code})
+                raise forms.ValidationError(
+                    _("The category %(code)s is listed twice.") % {"code": code}
+                )
             seen.add(code)
 
     def categories(self) -> dict[str, dict]:

@@ -107,9 +107,7 @@ def published_chart(today=None) -> dict:
                 "y": geometry["height"] - height,
                 "count_y": geometry["height"] - height - 3,
                 "height": height,
-                "anchor": {0: "start", CHART_DAYS // 2: "middle", CHART_DAYS - 1: "end"}.get(
-                    i, ""
-                ),
+                "anchor": {0: "start", CHART_DAYS // 2: "middle", CHART_DAYS - 1: "end"}.get(i, ""),
                 "anchor_x": x
                 if i == 0
                 else x + geometry["bar"]
@@ -133,9 +131,7 @@ def published_chart(today=None) -> dict:
 @require_safe
 @blotter_view(BLOTTER_MANAGE, BLOTTER_IMPORT)
 def overview(request):
-    counts = dict(
-        Incident.objects.order_by().values_list("decision").annotate(n=Count("pk"))
-    )
+    counts = dict(Incident.objects.order_by().values_list("decision").annotate(n=Count("pk")))
     decisions = [
         {"value": value, "label": label, "count": counts.get(value, 0)}
         for value, label in Decision.choices
@@ -224,7 +220,7 @@ def policy_edit(request):
         formset = CategoryFormSet(request.POST, prefix="cat")
         form = PolicyForm(request.POST)
         if formset.is_valid() and form.is_valid():
-            categories = formset.categories()
+            categories = formset.categories()  # type: ignore[attr-defined]
             data = form.cleaned_data
             sensitive = _sensitive_made_public(categories, current)
             if sensitive and not data.get("confirm_sensitive"):
@@ -318,9 +314,7 @@ def version_changes(version: PolicyVersion, previous: PolicyVersion | None) -> l
     if version.location != previous.location:
         changes.append(_("location: %(mode)s") % {"mode": version.get_location_display()})
     if version.time_rounding_minutes != previous.time_rounding_minutes:
-        changes.append(
-            _("times rounded to %(n)s minutes") % {"n": version.time_rounding_minutes}
-        )
+        changes.append(_("times rounded to %(n)s minutes") % {"n": version.time_rounding_minutes})
     if version.summary != previous.summary:
         changes.append(_("summary: %(mode)s") % {"mode": version.get_summary_display()})
     return changes or [_("no change in the rules")]
@@ -369,7 +363,9 @@ def review_queue(request):
 
 
 def _review_entry(pk: int) -> Entry:
-    return get_object_or_404(Entry.objects.select_related("incident"), pk=pk, state=EntryState.REVIEW)
+    return get_object_or_404(
+        Entry.objects.select_related("incident"), pk=pk, state=EntryState.REVIEW
+    )
 
 
 @require_POST

@@ -331,27 +331,42 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
 
 
 def _insert(incidents: list[Incident]) -> None:
+    bulk_insert(Incident, incidents)
+
+
+# Plain values the database driver takes as they are; other fields prepare theirs.
+_PLAIN = frozenset(
+    {"CharField", "TextField", "FloatField", "IntegerField", "PositiveIntegerField"}
+    | {"BigIntegerField", "BooleanField", "ForeignKey", "OneToOneField"}
+)
+
+
+def bulk_insert(model, objects: list) -> None:
     """``bulk_create`` without the ORM's per-value SQL compilation, the import's hot spot (about
-    half its time in a profile): one ``executemany`` of plain values, the date-times prepared by
-    their field for this database. No signals or save() hooks exist on Incident to skip."""
-    fields = [f for f in Incident._meta.concrete_fields if not f.primary_key]
+    half its time in a profile): one ``executemany`` of plain values, the others (date-times,
+    JSON) prepared by their field for this database. For models without save() hooks or signals
+    (Incident, Entry); primary keys are not set on the objects."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     # Names from the model (quoted), values as parameters.
-    table, columns = quote(Incident._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    table, columns = quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     moments = {f.attname for f in fields if f.get_internal_type() == "DateTimeField"}
-    prepared: dict[Any, Any] = {}  # imported_at/updated_at are one value for the whole batch
+    plain = {f.attname for f in fields if f.get_internal_type() in _PLAIN}
+    prepared: dict[Any, Any] = {}  # one import's imported_at/updated_at are one value
 
-    def value(field, incident: Incident) -> Any:
-        raw = getattr(incident, field.attname)
-        if field.attname not in moments or raw is None:
+    def value(field, obj) -> Any:
+        raw = getattr(obj, field.attname)
+        if raw is None or field.attname in plain:
             return raw
-        key = (field.attname, raw)
-        if key not in prepared:
-            prepared[key] = field.get_db_prep_save(raw, connection)
-        return prepared[key]
+        if field.attname in moments:
+            key = (field.attname, raw)
+            if key not in prepared:
+                prepared[key] = field.get_db_prep_save(raw, connection)
+            return prepared[key]
+        return field.get_db_prep_save(raw, connection)
 
-    params = [[value(f, incident) for f in fields] for incident in incidents]
+    params = [[value(f, obj) for f in fields] for obj in objects]
     with connection.cursor() as cursor:
         for start in range(0, len(params), BATCH):
             cursor.executemany(sql, params[start : start + BATCH])

@@ -67,7 +67,12 @@ def _nav_items():
         (roles.MESSAGE_VIEW, "fediverse:overview", _("Fediverse"), "fediverse"),
         (roles.MESSAGE_VIEW, "notice_console:list", _("Notices"), "notices"),
         (roles.MESSAGE_PUBLISH, "outbox:list", _("Outbox"), "outbox"),
-        ((roles.BLOTTER_MANAGE, roles.BLOTTER_IMPORT), "blotter_console:overview", _("Blotter"), "blotter"),
+        (
+            (roles.BLOTTER_MANAGE, roles.BLOTTER_IMPORT),
+            "blotter_console:overview",
+            _("Blotter"),
+            "blotter",
+        ),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),
