@@ -33,6 +33,7 @@ EXPECTED = {
     "/api/v1/messages/{message_id}/findings": {"get"},
     "/api/v1/messages/{message_id}/audit": {"get"},
     "/api/v1/check": {"post"},
+    "/api/v1/incidents": {"post"},
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

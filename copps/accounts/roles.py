@@ -45,6 +45,12 @@ INBOX_COMMUNICATION = "inbox.communication"
 INBOX_MODERATE = "inbox.moderate"  # hide / remove / publish comments and replies (house rules)
 INBOX_INVESTIGATION = "inbox.investigation"  # tips and SMS: read, answer, export
 
+# The police blotter: the publication policy, the review queue, uploads and raw incidents
+# (editors, administrators); pushing incidents through the API and uploading files (analysts,
+# administrators).
+BLOTTER_MANAGE = "blotter.manage"
+BLOTTER_IMPORT = "blotter.import"
+
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -64,13 +70,14 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             DELIVERIES_RESOLVE,
             INBOX_COMMUNICATION,
             INBOX_MODERATE,
+            BLOTTER_MANAGE,
         }
     ),
     # Officers draft for their own area only (enforced in the message access helper).
     Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION}),
     Role.COACH: frozenset(_ALL_STAFF | {AUDIT_VIEW, GUIDELINES_MANAGE}),
     Role.INVESTIGATOR: frozenset(_ALL_STAFF | {NOTICES_MANAGE, INBOX_INVESTIGATION}),
-    Role.ANALYST: frozenset(_ALL_STAFF),
+    Role.ANALYST: frozenset(_ALL_STAFF | {BLOTTER_IMPORT}),
     Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
     Role.ADMIN: frozenset(
         _ALL_STAFF
@@ -88,6 +95,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             DELIVERIES_RESOLVE,
             INBOX_COMMUNICATION,
             INBOX_MODERATE,
+            BLOTTER_MANAGE,
+            BLOTTER_IMPORT,
         }
     ),
 }

@@ -67,9 +67,22 @@ class StrictJSONParser(Parser):
 
 
 class CoppsAPI(NinjaAPI):
+    # Schemas documented but not declared as a payload (e.g. the blotter's batch, validated row
+    # by row by its view): added to the document's components under these names.
+    extra_schemas: dict[str, type] = {}
+
     def get_openapi_operation_id(self, operation) -> str:
         # Short, stable ids ("create_message") for generated clients.
         return operation.view_func.__name__
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in self.extra_schemas.items():
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+            components.update(body.pop("$defs", {}))
+            components[name] = body
+        return schema
 
 
 api = CoppsAPI(
@@ -154,6 +167,7 @@ PERMISSION_DETAILS = {
     "message.correct": gettext_lazy("You may not propose a correction of this message."),
     "correction.review": gettext_lazy("Only editors may approve or reject corrections."),
     "audit.view": gettext_lazy("Your role may not read the audit log."),
+    "blotter.import": gettext_lazy("Your role may not import incidents into the blotter."),
     # An existing catalogue string until the next makemessages run: the 403 says what to do.
     "2fa.required": gettext_lazy("Set up two-factor authentication"),
 }
@@ -941,3 +955,11 @@ def check_content(request, payload: s.CheckIn):
     )
     findings = guidelines.check(content)
     return {"blocking": guidelines.has_blocking(findings), "findings": _findings_out(findings)}
+
+
+# The police blotter's push API (POST /incidents), a router of its own app.
+from copps.blotter.api import DOCUMENTED_SCHEMAS as _BLOTTER_SCHEMAS  # noqa: E402
+from copps.blotter.api import router as _blotter_router  # noqa: E402
+
+api.add_router("", _blotter_router)
+CoppsAPI.extra_schemas.update(_BLOTTER_SCHEMAS)

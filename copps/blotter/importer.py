@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -319,7 +319,7 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
                     incident.decision = Decision.WAITING
                 changed.append(incident)
         if new:
-            Incident.objects.bulk_create(new, batch_size=BATCH)
+            _insert(new)
             result.created += len(new)
         if changed:
             Incident.objects.bulk_update(
@@ -328,3 +328,45 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
                 batch_size=BATCH,
             )
             result.updated += len(changed)
+
+
+def _insert(incidents: list[Incident]) -> None:
+    bulk_insert(Incident, incidents)
+
+
+# Plain values the database driver takes as they are; other fields prepare theirs.
+_PLAIN = frozenset(
+    {"CharField", "TextField", "FloatField", "IntegerField", "PositiveIntegerField"}
+    | {"BigIntegerField", "BooleanField", "ForeignKey", "OneToOneField"}
+)
+
+
+def bulk_insert(model, objects: list) -> None:
+    """``bulk_create`` without the ORM's per-value SQL compilation, the import's hot spot (about
+    half its time in a profile): one ``executemany`` of plain values, the others (date-times,
+    JSON) prepared by their field for this database. For models without save() hooks or signals
+    (Incident, Entry); primary keys are not set on the objects."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    # Names from the model (quoted), values as parameters.
+    table, columns = quote(model._meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+    moments = {f.attname for f in fields if f.get_internal_type() == "DateTimeField"}
+    plain = {f.attname for f in fields if f.get_internal_type() in _PLAIN}
+    prepared: dict[Any, Any] = {}  # one import's imported_at/updated_at are one value
+
+    def value(field, obj) -> Any:
+        raw = getattr(obj, field.attname)
+        if raw is None or field.attname in plain:
+            return raw
+        if field.attname in moments:
+            key = (field.attname, raw)
+            if key not in prepared:
+                prepared[key] = field.get_db_prep_save(raw, connection)
+            return prepared[key]
+        return field.get_db_prep_save(raw, connection)
+
+    params = [[value(f, obj) for f in fields] for obj in objects]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            cursor.executemany(sql, params[start : start + BATCH])

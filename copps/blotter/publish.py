@@ -14,6 +14,7 @@ from django.utils import timezone
 from copps.audit import log as audit
 
 from . import policy as policies
+from .importer import bulk_insert
 from .models import Decision, Entry, EntryState, Incident
 from .redact import redact
 
@@ -97,7 +98,7 @@ def publish_due(now=None, *, limit: int = 5000) -> int:
                 else:
                     new.append(entry)
                 (published if entry.state == EntryState.PUBLISHED else review).append(incident.pk)
-            Entry.objects.bulk_create(new, batch_size=BATCH)
+            bulk_insert(Entry, new)
             Incident.objects.filter(pk__in=published).update(decision=Decision.PUBLISHED)
             Incident.objects.filter(pk__in=review).update(decision=Decision.REVIEW)
             audit.record(

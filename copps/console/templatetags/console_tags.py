@@ -27,6 +27,8 @@ CAPABILITIES = {
     "tokens_own": roles.TOKENS_OWN,
     "channels_manage": roles.CHANNELS_MANAGE,
     "deliveries_resolve": roles.DELIVERIES_RESOLVE,
+    "blotter_manage": roles.BLOTTER_MANAGE,
+    "blotter_import": roles.BLOTTER_IMPORT,
 }
 
 
@@ -72,6 +74,12 @@ def _nav_items():
         ),
         (roles.INBOX_INVESTIGATION, "tip_console:list", _("Tips"), "tips"),
         (roles.MESSAGE_PUBLISH, "outbox:list", _("Outbox"), "outbox"),
+        (
+            (roles.BLOTTER_MANAGE, roles.BLOTTER_IMPORT),
+            "blotter_console:overview",
+            _("Blotter"),
+            "blotter",
+        ),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),
