@@ -329,6 +329,9 @@ COPPS_MAP_TILE_URL = envstr("COPPS_MAP_TILE_URL", "")
 COPPS_MAP_TILE_ATTRIBUTION = envstr("COPPS_MAP_TILE_ATTRIBUTION", "")
 COPPS_BLOTTER_DIGEST_HOUR = envint("COPPS_BLOTTER_DIGEST_HOUR", 7)
 COPPS_BLOTTER_DIGEST_AUTHOR = envstr("COPPS_BLOTTER_DIGEST_AUTHOR", "blotter-digest")
+# Largest incident batch body the push API reads, and largest console upload (bytes).
+COPPS_BLOTTER_API_MAX_BYTES = envint("COPPS_BLOTTER_API_MAX_BYTES", 20 * 1024 * 1024)
+COPPS_BLOTTER_UPLOAD_MAX_BYTES = envint("COPPS_BLOTTER_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")

@@ -78,6 +78,10 @@ EXPECTED = {
     "read the communication inbox":(Y,  Y,   Y,   N,    N,   N,   N,   Y),
     "moderate citizens' comments":(Y,   Y,   N,   N,    N,   N,   N,   Y),
     "read tips":                  (N,   N,   N,   N,    Y,   N,   N,   N),
+    # The police blotter: raw incidents, policy and review for editors; dispatch pushes through
+    # an analyst's or administrator's token.
+    "manage the blotter policy":  (N,   Y,   N,   N,    N,   N,   N,   Y),
+    "push incidents (API)":       (N,   N,   N,   N,    N,   Y,   N,   Y),
 }
 # fmt: on
 
@@ -416,6 +420,31 @@ def read_tips(w):
     refused_or_hidden(w.http("get", f"/console/inbox/{tip.conversation_id}/"))
 
 
+def manage_blotter(w):
+    refused_or_hidden(w.http("get", "/console/blotter/policy"))
+    refused_or_hidden(w.http("get", "/console/blotter/review"))
+
+
+def push_incidents(w):
+    import json
+
+    _token, raw = account_actions.issue_token(w.user, by=w.user, name="matrix")
+    body = [
+        {"incident_id": "M-1", "reported_at": "2026-01-01T10:00:00+01:00", "category_code": "theft"}
+    ]
+    status = (
+        Client()
+        .post(
+            "/api/v1/incidents",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+        .status_code
+    )
+    refused_if(status)
+
+
 CELLS = {
     "view console": view_console,
     "create message, own area": create_own_area,
@@ -448,6 +477,8 @@ CELLS = {
     "read the communication inbox": read_communication_inbox,
     "moderate citizens' comments": moderate_comments,
     "read tips": read_tips,
+    "manage the blotter policy": manage_blotter,
+    "push incidents (API)": push_incidents,
 }
 
 
