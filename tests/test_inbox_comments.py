@@ -297,7 +297,7 @@ def test_comments_are_closed_on_an_expired_message(browser, client, published_me
 
 def test_pending_comments_are_not_counted_or_shown(browser, client, notice):
     posted_entry(post(browser, notice.message, text="wacht op moderatie"))
-    page = client.get(f"/nl/notices/{notice.pk}/").content.decode()
+    page = client.get(f"/en/notices/{notice.pk}/").content.decode()
     assert "wacht op moderatie" not in page and "No comments yet." in page
 
 

@@ -2,7 +2,7 @@
 sms-service calls copps' live server at /hooks/sms/kannel, the automatic answer goes back to the
 phone; an investigator's reply reaches the same phone through the alias (Kannel's sendsms).
 
-Kannel is configured exactly as docs/parts/sms.md tells a force to (the sms-service group of
+Kannel is configured exactly as docs/tips.md tells a force to (the sms-service group of
 ``SMS_SERVICE`` below), from loopback, as the demo runs it.
 """
 
@@ -25,7 +25,7 @@ PHONE = "+32470123456"
 POLICE = "4411"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-# The sms-service group of docs/parts/sms.md (without the token: loopback is allowed here).
+# The sms-service group of docs/tips.md (without the token: loopback is allowed here).
 SMS_SERVICE = """
 group = sms-service
 keyword = default
@@ -34,6 +34,7 @@ get-url = "{base}/hooks/sms/kannel?from=%p&to=%P&text=%a&id=%I&coding=%c&charset
 max-messages = 3
 concatenation = true
 omit-empty = true
+accept-x-kannel-headers = true
 """
 
 
@@ -112,7 +113,18 @@ def test_a_text_outside_gsm7_with_a_danger_word_arrives_intact_and_urgent(kannel
     before = len(kannel.received())
     kannel.send_mo("+32470000321", POLICE, "Au secours, un cambrioleur à l'étage — 🚨")
     ((_sender, to, answer),) = new_messages(kannel, before, 1)
-    assert to == "+32470000321" and "call 112" in answer
+    assert to == "+32470000321" and "112" in answer
     entry = Entry.objects.get(direction=Direction.IN)
     assert entry.text == "Au secours, un cambrioleur à l'étage — 🚨"
     assert entry.urgent and entry.conversation.priority == Priority.URGENT
+
+
+def test_an_answer_outside_the_gsm_alphabet_reaches_the_phone_intact(kannel, hook, monkeypatch):
+    from copps.inbox import sms
+
+    answer = "Reçu : un enquêteur vous répondra — « merci »"
+    monkeypatch.setattr(sms, "compose", lambda **kwargs: answer)
+    before = len(kannel.received())
+    kannel.send_mo("+32470000777", POLICE, "Bonjour")
+    ((_sender, to, received),) = new_messages(kannel, before, 1)
+    assert to == "+32470000777" and received == answer

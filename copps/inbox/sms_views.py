@@ -36,6 +36,8 @@ from django.views.decorators.http import require_http_methods
 from copps.channels.sms_inbound import normalise_phone
 from copps.lib.clientip import client_address
 
+from copps.newsroom.renditions import is_gsm7
+
 from . import sms
 
 logger = logging.getLogger("copps.inbox.sms")
@@ -158,4 +160,9 @@ def kannel(request: HttpRequest) -> HttpResponse:
     except (OperationalError, InterfaceError):
         logger.warning("SMS hook: database busy")
         return _plain("busy, try again", 503)
-    return _plain(outcome.reply)
+    response = _plain(outcome.reply)
+    if outcome.reply and not is_gsm7(outcome.reply):
+        # An answer outside the GSM alphabet (é, ’, ü …) goes as UCS-2, or Kannel mangles it
+        # (needs `accept-x-kannel-headers = true` in the sms-service group).
+        response["X-Kannel-Coding"] = "2"
+    return response
