@@ -35,7 +35,6 @@ from django.views.decorators.http import require_http_methods
 
 from copps.channels.sms_inbound import normalise_phone
 from copps.lib.clientip import client_address
-
 from copps.newsroom.renditions import is_gsm7
 
 from . import sms
