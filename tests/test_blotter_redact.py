@@ -72,6 +72,14 @@ PLANTED = [
         ["Kevin", "14/02/2001", "Waterloo 1234"],
     ),
     (
+        "Van den Bossche Pieter (°12/03/1980) reed te snel op de Antwerpsesteenweg 45 in Mechelen.",
+        ["Van den", "Bossche", "Pieter", "12/03/1980", "steenweg 45"],
+    ),
+    (
+        "De 23-jarige K.V. uit Genk en Mohamed El Amrani werden verhoord; bel 04 70 12 34 56.",
+        ["23", "K.V", "Mohamed", "Amrani", "70 12 34 56"],
+    ),
+    (
         "Appel au 02/512.34.56 : le conducteur, immatriculé 1ABC234, habite 12, rue Haute.",
         ["512.34.56", "1ABC234", "12, rue"],
     ),
@@ -148,6 +156,11 @@ def test_it_leaves_a_benign_text_alone_and_is_sure_of_it(text):
 def test_it_is_unsure_of_a_surname_standing_alone():
     result = redact("Er werd ingebroken bij Vandenbroucke in Kortrijk.")
     assert result.unsure and result.reasons
+
+
+def test_a_surname_that_is_also_a_word_is_never_published_silently():
+    result = redact("A De Jong werd verhoord over de diefstal.")
+    assert "Jong" not in result.text or result.unsure
 
 
 def test_it_is_unsure_of_a_capitalised_word_it_does_not_know():

@@ -373,6 +373,24 @@ def _lookup_name_spans(text: str, streets: list[tuple[int, int]]) -> list[rec.Sp
     return spans
 
 
+LEADING_PARTICLES_RE = regex.compile(
+    r"(?<![\w-])(?:Van|Vanden|Vander|Vande|Von|Ver|De|Den|Der|Di|Da|Du|Le|El|Al|Ben|Ter|Ten|'t)"
+    r"(?:\s+(?:de|den|der|het|la|le|'t))?\s+\Z"
+)
+
+
+def _with_particles(text: str, spans: list[rec.Span]) -> list[rec.Span]:
+    """ "Van den [NAME]" -> "[NAME]": a surname's particles go with it."""
+    out = []
+    for start, end, label in spans:
+        if label == "NAME":
+            particles = LEADING_PARTICLES_RE.search(text[max(0, start - 20) : start])
+            if particles:
+                start = max(0, start - 20) + particles.start()
+        out.append((start, end, label))
+    return out
+
+
 def _resolve(spans: list[rec.Span]) -> list[rec.Span]:
     """Overlapping spans become one (their union) with the label of the highest priority."""
     merged: list[list[Any]] = []
@@ -416,9 +434,9 @@ def _capitalised_leftovers(text: str, language: str, places: Collection[str] = (
             i += size
             continue
         i += 1
-        if word in places or _inside((start, end), streets) or _keep(word):
-            continue
         key = rec.fold(word)
+        if word in places or _inside((start, end), streets) or key in KEEP_WORDS:
+            continue
         if word.isupper():
             if len(word) <= 4:
                 continue  # acronyms: PV, BMW, SUV, NMBS
@@ -427,8 +445,12 @@ def _capitalised_leftovers(text: str, language: str, places: Collection[str] = (
             if key not in first:
                 continue
         elif _sentence_initial(text, start):
-            if key not in first and key not in surnames:
+            if _keep(word) or (key not in first and key not in surnames):
                 continue
+        elif key in first or key in surnames:
+            pass  # "De Jong", "Bakker" mid-sentence: a name even if also a word
+        elif _keep(word):
+            continue
         suspicious += 1
     return suspicious
 
@@ -479,7 +501,7 @@ def redact(text: str, language: str | None = None) -> Redacted:
     out: list[str] = []
     found: dict[str, int] = {}
     position = 0
-    resolved = _resolve(spans)
+    resolved = _resolve(_with_particles(source, spans))
     for start, end, label in resolved:
         out.append(source[position:start])
         out.append(f"[{label}]")
