@@ -238,6 +238,25 @@ def test_empty_and_hostile_text_does_not_break_it():
     assert isinstance(redact(weird).text, str)
 
 
+def test_long_hostile_texts_take_linear_time():
+    import time
+
+    for text in ("a." * 5000 + "@", "Aa " * 5000, "1-" * 5000, "A. " * 5000, "rue " * 3000):
+        started = time.perf_counter()
+        redact(text)
+        assert time.perf_counter() - started < 5, text[:10]
+
+
+def test_threads_share_deduce_and_get_the_same_results():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [text for text, _planted in PLANTED] * 4
+    alone = [redact(text).text for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda t: redact(t).text, texts))
+    assert together == alone
+
+
 # --- copps redact ----------------------------------------------------------------------------
 
 

@@ -198,7 +198,7 @@ def phones(text: str) -> Iterator[Span]:
             yield m.start(), m.end(), "PHONE"
 
 
-EMAIL_RE = regex.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+EMAIL_RE = regex.compile(r"(?<![\w.+-])[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63}){1,8})")
 URL_RE = regex.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"']+[\w/]")
 
 
