@@ -80,6 +80,10 @@ PLANTED = [
         ["23", "K.V", "Mohamed", "Amrani", "70 12 34 56"],
     ),
     (
+        "Jean-Pierre Dubois et Marie-Claire Lejeune ont été entendus à Mons-Tournai.",
+        ["Jean", "Pierre", "Dubois", "Marie", "Claire", "Lejeune"],
+    ),
+    (
         "Appel au 02/512.34.56 : le conducteur, immatriculé 1ABC234, habite 12, rue Haute.",
         ["512.34.56", "1ABC234", "12, rue"],
     ),
@@ -105,6 +109,11 @@ BENIGN = [
     "Tags op de muur van de sporthal in Sint-Truiden, de schade bedraagt 2.500 euro.",
     "Aanrijding op de E40 ter hoogte van Aalst, twee wagens betrokken.",
     "Sinds 10 jaar woont hij in Mechelen; hij kreeg 5 jaar cel.",
+    "Des tags ont été découverts sur les murs de l'église Saint-Martin à Arlon.",
+    "Vol à la tire à Jemappes, le parquet de Mons-Tournai a été avisé.",
+    "Dégradations au parc de la Boverie à Liège pendant le week-end.",
+    "Une voiture a percuté un poteau avenue de la Toison d'Or à Ixelles.",
+    "Vandalisme aan bushokjes van De Lijn langs de Gentsesteenweg in Sint-Agatha-Berchem.",
 ]
 
 

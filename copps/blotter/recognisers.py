@@ -58,7 +58,10 @@ STRONG_SUFFIXES = (
 )
 STREET_WORDS_FR = (
     "rue avenue av. chaussée chée boulevard bd place square quai allée impasse chemin route drève "
-    "clos sentier ruelle rond-point cité galerie parvis esplanade passage venelle voie"
+    "clos sentier ruelle rond-point cité galerie parvis esplanade passage venelle voie "
+    # places named like streets: "parc de la Boverie", "église Saint-Martin", "gare du Midi"
+    "parc église gare pont quartier bois stade cimetière hôpital école athénée collège lycée "
+    "institut domaine zoning abbaye château hameau lac canal"
 ).split()
 STREET_WORDS_NL = "grote kleine oude nieuwe lange korte hoge lage sint koning koningin".split()
 

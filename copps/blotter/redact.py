@@ -305,6 +305,8 @@ SENTENCE_NOT_AGE_RE = regex.compile(
 )
 PARTICLES = {"te", "van", "de", "der", "den", "ter", "ten", "in", "op", "du", "la", "le", "à"}
 
+COMPOUND_PLACE_RE = regex.compile(r"(?i)\b(?:saint|sainte|sint|st|ste)-\Z")
+
 PLACE_WORDS = set(
     "in te à a uit naar bij nabij richting van de d' aan op tot om vers près nach bei aus von from to at near "
     "near of sur en".split()
@@ -314,6 +316,16 @@ PLACE_WORDS = set(
 def _name_is_place(text: str, start: int, end: int, streets: list[tuple[int, int]]) -> bool:
     """deduce takes "Brecht", "Jette" or "Avenue Louise" for a person: not in front of a place word."""
     if _inside((start, end), streets):
+        return True
+    if COMPOUND_PLACE_RE.search(text[max(0, start - 7) : start]):
+        return True  # "église Saint-Martin", "Sint-Jan": a saint's name is a place's
+    # The whole hyphenated word(s) around the find: "Mons-Tournai", "Halle-Vilvoorde".
+    while start > 0 and (text[start - 1] == "-" or text[start - 1].isalpha()):
+        start -= 1
+    while end < len(text) and (text[end] == "-" or text[end].isalpha()):
+        end += 1
+    parts = text[start:end].split("-")
+    if len(parts) > 1 and " " not in text[start:end] and all(gazetteer.find(p) for p in parts):
         return True
     words = text[start:end].split()
     while len(words) > 1 and words[0].casefold() in PARTICLES:
@@ -443,6 +455,12 @@ def _capitalised_leftovers(text: str, language: str, places: Collection[str] = (
         key = rec.fold(word)
         if word in places or _inside((start, end), streets) or key in KEEP_WORDS:
             continue
+        parts = word.split("-")
+        if len(parts) > 1 and (
+            rec.fold(parts[0]) in {"saint", "sainte", "sint", "st", "ste"}
+            or all(gazetteer.find(p) for p in parts)
+        ):
+            continue  # "Saint-Martin", "Mons-Tournai"
         if word.isupper():
             if len(word) <= 4:
                 continue  # acronyms: PV, BMW, SUV, NMBS
