@@ -100,6 +100,51 @@ def _row(name: str, s: dict[str, float]) -> str:
     )
 
 
+def conll(path: Path, limit: int) -> None:
+    """PER recall on CoNLL-2002 Dutch (De Morgen, Belgian newspaper text; research use only)."""
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if not parts or parts[0] == "-DOCSTART-":
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        current.append((parts[0], parts[-1]))
+    if current:
+        sentences.append(current)
+    sentences = sentences[:limit]
+    # tag -> [tokens, redacted, neither redacted nor in an unsure sentence (would go out)]
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    unsure = 0
+    started = time.perf_counter()
+    for sentence in sentences:
+        text, offsets = "", []
+        for token, _tag in sentence:
+            if text:
+                text += " "
+            offsets.append((len(text), len(text) + len(token)))
+            text += token
+        result = redact(text, "nl")
+        unsure += result.unsure
+        for (start, end), (_token, tag) in zip(offsets, sentence, strict=True):
+            kind = tag.split("-")[-1]
+            hit = any(s < end and e > start for s, e, _label in result.spans)
+            counts[kind][0] += 1
+            counts[kind][1] += hit
+            counts[kind][2] += not hit and not result.unsure
+    elapsed = time.perf_counter() - started
+    print(f"\n{path.name}: {len(sentences)} sentences, {len(sentences) / elapsed:.0f} sentences/s")
+    print(f"{'tag':<8}{'tokens':>8}{'redacted':>10}{'would go out':>14}")
+    for kind in ("PER", "LOC", "ORG", "MISC", "O"):
+        tokens, hit, out = counts[kind]
+        print(
+            f"{kind:<8}{tokens:>8}{100 * hit / max(tokens, 1):>9.1f}%{100 * out / max(tokens, 1):>13.1f}%"
+        )
+    print(f"unsure: {100 * unsure / max(len(sentences), 1):.0f}% of sentences")
+
+
 def throughput(n: int) -> None:
     texts = [
         "Een 45-jarige man uit Antwerpen werd aangehouden in de Kerkstraat 12 na een diefstal.",
@@ -120,6 +165,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "pii"))
     parser.add_argument("--show", type=int, default=0, help="print up to N misses")
     parser.add_argument("--n", type=int, default=2000, help="texts for the throughput run")
+    parser.add_argument(
+        "--conll", type=int, default=0, help="also run on the first N CoNLL-2002 sentences"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if not warm():
@@ -131,6 +179,10 @@ def main() -> None:
             evaluate(path, args.show)
         else:
             print(f"{path}: not found")
+    if args.conll:
+        path = Path(args.data) / "conll2002_nl" / "ned.dev.conll"
+        if path.exists():
+            conll(path, args.conll)
     throughput(args.n)
 
 
