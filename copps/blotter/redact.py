@@ -338,6 +338,9 @@ def _name_is_place(text: str, start: int, end: int, streets: list[tuple[int, int
     return False
 
 
+NAME_PARTICLES = frozenset("van de der den du la le von d ten ter".split())
+
+
 def _lookup_name_spans(text: str, streets: list[tuple[int, int]]) -> list[rec.Span]:
     """A first name from the lists, with the capitalised words that follow it (French, German…)."""
     tables = rec.lookups()
@@ -365,19 +368,9 @@ def _lookup_name_spans(text: str, streets: list[tuple[int, int]]) -> list[rec.Sp
                 w = words[j][2]
                 if _capital(w) and not _inside(words[j][:2], streets):
                     j += 1
-                elif rec.fold(w) in {
-                    "van",
-                    "de",
-                    "der",
-                    "den",
-                    "du",
-                    "la",
-                    "le",
-                    "von",
-                    "d",
-                    "ten",
-                    "ter",
-                } and (j + 1 < len(words) and _capital(words[j + 1][2])):
+                elif rec.fold(w) in NAME_PARTICLES and (
+                    j + 1 < len(words) and _capital(words[j + 1][2])
+                ):
                     j += 2
                 else:
                     break
