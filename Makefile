@@ -22,6 +22,7 @@ venv: $(VENV)/.installed
 demo: venv
 	$(COPPS) migrate --no-input
 	$(COPPS) demo_data
+	$(COPPS) redact --warm
 	PORT=$(PORT) HOST=$(HOST) $(PY) -m copps.runner
 
 test: venv
