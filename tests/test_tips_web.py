@@ -162,6 +162,13 @@ def test_an_unknown_notice_has_no_form_and_a_bad_notice_id_is_ignored():
     assert Tip.objects.get().notice is None
 
 
+def test_a_notice_id_in_other_digits_is_ignored_never_a_500():
+    # "\u00b2" (superscript two) is a digit to str.isdigit() but not to int().
+    response = send(browser(), message="Iets gezien.", notice="\u00b2")
+    assert response.status_code == 200
+    assert Tip.objects.get().notice is None
+
+
 def test_the_page_speaks_the_language_asked_for():
     for lang in ("nl", "fr", "de", "en"):
         page = Client().get(f"/tips/new?lang={lang}")
