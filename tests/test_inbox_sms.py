@@ -279,6 +279,11 @@ def test_it_keeps_every_text_of_a_flood_but_answers_too_many_once_then_nothing(c
         ("text=%20%AC&charset=UCS-2", "€"),
         ("text=a%00b%07c%0Ad", "abc\nd"),  # NUL and control characters
         ("text=hello&charset=klingon", "hello"),
+        # Codecs Python knows that are not text encodings, or refuse "replace": read as unknown.
+        ("text=YWJj&charset=base64", "YWJj"),
+        ("text=hello&charset=rot13", "hello"),
+        ("text=hello&charset=zlib", "hello"),
+        ("text=hello&charset=idna", "hello"),
         ("text=h%C3%A9llo&coding=garbage", "héllo"),
     ],
 )
