@@ -391,3 +391,15 @@ def test_a_reply_fails_without_an_sms_channel(client, investigator):
     text(client, "hello")
     entry = actions.reply(conversation(), by=investigator, text="Hello?")
     assert entry.send_state == "failed" and entry.send_error == "No SMS channel is set up."
+
+
+def test_a_gateway_error_that_echoes_the_number_is_recorded_without_it(
+    client, investigator, kannel_channel
+):
+    text(client, "hello", sender="0470 12 34 56")
+    answer = "Number barred: +32470123456 (32470123456, 0470123456)"
+    with http.fake(lambda request: httpx.Response(400, text=answer)):
+        entry = actions.reply(conversation(), by=investigator, text="Hello?")
+    assert entry.send_state == "failed" and "Number barred" in entry.send_error
+    for form in ("32470123456", "470123456"):
+        assert form not in entry.send_error

@@ -489,8 +489,25 @@ def send_reply(entry: Entry) -> str:
     try:
         return channel.adapter.send_text(number, entry.text, reference=reference) or reference
     except ChannelError as error:
-        # The error names the gateway's answer, never the number.
-        raise ReplyError(str(error)[:300], maybe_sent=error.maybe_sent) from None
+        # The error names the gateway's answer, never the number (a gateway may echo it).
+        message = without_number(str(error), number, alias.alias)
+        raise ReplyError(message[:300], maybe_sent=error.maybe_sent) from None
+
+
+def without_number(message: str, number: str, alias: str) -> str:
+    """``message`` with every spelling of ``number`` (E.164, with 00 or 0, spaced) replaced by
+    ``alias``: the send error is stored on the entry and shown in the console."""
+    import phonenumbers
+
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        national = number.lstrip("+")
+    if len(national) < 6:
+        return message.replace(number, alias)
+    spaced = r"[\s./()-]*".join(re.escape(digit) for digit in national)
+    prefix = r"(?:(?:\+|00)?\d{1,3}[\s./()-]*)?(?:0[\s./()-]*)?"
+    return re.sub(prefix + spaced, alias, message)
 
 
 # Configuration check --------------------------------------------------------------------------
