@@ -4,6 +4,7 @@
 import hashlib
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -239,6 +240,17 @@ def test_spent_work_is_not_accepted_twice(settings):
     # The replay is held to the no-work limit; fresh work still gets the ordinary one.
     assert client.post("/tips/new", {**fields, "message": "drie"}).status_code == 429
     assert send(client, message="vier").status_code == 200
+
+
+def test_work_spent_before_midnight_is_still_spent_after_it(monkeypatch):
+    from datetime import UTC, datetime
+
+    challenge = tip_forms.new_challenge()
+    clock = [datetime(2026, 3, 1, 23, 59, tzinfo=UTC)]
+    monkeypatch.setattr(tip_forms.timezone, "now", lambda: clock[0])
+    assert tip_forms.consume_challenge(challenge)
+    clock[0] += timedelta(minutes=10)
+    assert not tip_forms.consume_challenge(challenge)
 
 
 def test_a_filled_honeypot_stores_nothing():
