@@ -390,6 +390,21 @@ def test_follow_up_failures_are_rate_limited_per_client(settings):
     assert follow(other, code, secret).status_code == 200
 
 
+def test_answers_are_held_to_the_ordinary_limit_per_client(settings):
+    settings.COPPS_TIP_PER_SOURCE_PER_HOUR = 3
+    client = browser()
+    code, secret = keys(send(client, message="Iets."))
+    for n in range(3):
+        assert follow(client, code, secret, action="answer", message=f"a{n}").status_code == 200
+    limited = follow(client, code, secret, action="answer", message="Het vierde antwoord.")
+    assert limited.status_code == 429 and limited["Retry-After"] == "3600"
+    assert "Het vierde antwoord." in limited.content.decode()  # kept in the form to copy
+    tip = Tip.objects.get(code=code)
+    assert tip.conversation.entries.filter(direction="in").count() == 4  # the tip + 3 answers
+    # Reading the conversation is not limited.
+    assert follow(client, code, secret).status_code == 200
+
+
 def test_a_question_to_a_stopped_tip_is_not_shown_as_sent(investigator):
     client = browser()
     code, secret = keys(send(client, message="Iets."))
