@@ -403,3 +403,20 @@ def test_a_gateway_error_that_echoes_the_number_is_recorded_without_it(
     assert entry.send_state == "failed" and "Number barred" in entry.send_error
     for form in ("32470123456", "470123456"):
         assert form not in entry.send_error
+
+
+def test_a_new_alias_never_reuses_the_alias_of_an_old_conversation(client, settings, monkeypatch):
+    settings.COPPS_SMS_ALIAS_DAYS = 30
+    text(client, "first person", sender="+32470000001")
+    old = SmsAlias.objects.get()
+    SmsAlias.objects.filter(pk=old.pk).update(last_seen_at=timezone.now() - timedelta(days=31))
+    assert sms.purge_aliases(timezone.now()) == 1
+    # The random draw happens to give the purged alias again, then a fresh one.
+    draws = iter([old.alias, "SMS-FRESH2"])
+    monkeypatch.setattr(sms, "new_alias", lambda: next(draws))
+    text(client, "second person", sender="+32470000002")
+    assert SmsAlias.objects.get().alias == "SMS-FRESH2"
+    first = Conversation.objects.get(external_id=old.alias)
+    assert list(first.entries.filter(direction="in").values_list("text", flat=True)) == [
+        "first person"
+    ]

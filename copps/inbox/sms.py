@@ -223,10 +223,15 @@ def alias_for(number: str, now: datetime) -> tuple[SmsAlias, bool]:
         existing.last_seen_at = now
         return existing, False
     for _attempt in range(5):
+        candidate = new_alias()
+        if Conversation.objects.filter(source=Source.SMS, external_id=candidate).exists():
+            # A purged alias still names an old conversation: reusing it would put this number
+            # into someone else's conversation (and send it the answers meant for them).
+            continue
         try:
             with transaction.atomic():
                 alias = SmsAlias.objects.create(
-                    alias=new_alias(),
+                    alias=candidate,
                     phone_hash=digest,
                     phone=crypto.encrypt(number),
                     created_at=now,
