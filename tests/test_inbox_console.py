@@ -199,6 +199,7 @@ def test_an_overdue_answer_is_said_in_words_not_only_in_colour(communicator):
         {"priority": "99"},
         {"assigned": "root"},
         {"label": "1 OR 1=1"},
+        {"label": "\u00b2"},
         {"page": "-3"},
         {"q": "\x00" * 5},
         {"q": "x" * 5000},

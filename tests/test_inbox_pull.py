@@ -176,6 +176,14 @@ def test_a_direct_mention_is_answered_directly(mastodon, communicator):
     assert SandboxPost.objects.get(service="mastodon").payload["visibility"] == "direct"
 
 
+def test_a_followers_only_mention_is_answered_directly_never_in_public(mastodon, communicator):
+    # Unlisted would show on the thread that this citizen wrote to the police.
+    fake_mastodon.inject_mention("vraag voor volgers", visibility="private")
+    pull.pull_due()
+    actions.reply(Conversation.objects.get(), by=communicator, text="Antwoord")
+    assert SandboxPost.objects.get(service="mastodon").payload["visibility"] == "direct"
+
+
 def test_the_citizens_answer_to_our_reply_continues_the_conversation(mastodon, communicator):
     fake_mastodon.inject_mention("vraag")
     pull.pull_due()

@@ -280,6 +280,11 @@ def test_it_keeps_every_text_of_a_flood_but_answers_too_many_once_then_nothing(c
         ("text=%20%AC&charset=UCS-2", "€"),
         ("text=a%00b%07c%0Ad", "abc\nd"),  # NUL and control characters
         ("text=hello&charset=klingon", "hello"),
+        # Codecs Python knows that are not text encodings, or refuse "replace": read as unknown.
+        ("text=YWJj&charset=base64", "YWJj"),
+        ("text=hello&charset=rot13", "hello"),
+        ("text=hello&charset=zlib", "hello"),
+        ("text=hello&charset=idna", "hello"),
         ("text=h%C3%A9llo&coding=garbage", "héllo"),
     ],
 )
@@ -387,3 +392,32 @@ def test_a_reply_fails_without_an_sms_channel(client, investigator):
     text(client, "hello")
     entry = actions.reply(conversation(), by=investigator, text="Hello?")
     assert entry.send_state == "failed" and entry.send_error == "No SMS channel is set up."
+
+
+def test_a_gateway_error_that_echoes_the_number_is_recorded_without_it(
+    client, investigator, kannel_channel
+):
+    text(client, "hello", sender="0470 12 34 56")
+    answer = "Number barred: +32470123456 (32470123456, 0470123456)"
+    with http.fake(lambda request: httpx.Response(400, text=answer)):
+        entry = actions.reply(conversation(), by=investigator, text="Hello?")
+    assert entry.send_state == "failed" and "Number barred" in entry.send_error
+    for form in ("32470123456", "470123456"):
+        assert form not in entry.send_error
+
+
+def test_a_new_alias_never_reuses_the_alias_of_an_old_conversation(client, settings, monkeypatch):
+    settings.COPPS_SMS_ALIAS_DAYS = 30
+    text(client, "first person", sender="+32470000001")
+    old = SmsAlias.objects.get()
+    SmsAlias.objects.filter(pk=old.pk).update(last_seen_at=timezone.now() - timedelta(days=31))
+    assert sms.purge_aliases(timezone.now()) == 1
+    # The random draw happens to give the purged alias again, then a fresh one.
+    draws = iter([old.alias, "SMS-FRESH2"])
+    monkeypatch.setattr(sms, "new_alias", lambda: next(draws))
+    text(client, "second person", sender="+32470000002")
+    assert SmsAlias.objects.get().alias == "SMS-FRESH2"
+    first = Conversation.objects.get(external_id=old.alias)
+    assert list(first.entries.filter(direction="in").values_list("text", flat=True)) == [
+        "first person"
+    ]

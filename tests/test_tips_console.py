@@ -185,6 +185,8 @@ def test_unknown_tips_are_404(investigator):
     assert client.get("/console/tips/999999/").status_code == 404
     assert client.get("/console/tips/999999/export").status_code == 404
     assert client.post("/console/tips/999999/close").status_code == 404
+    # A digit that is not 0-9 (superscript two) is junk and ignored, not a 500.
+    assert client.get("/console/tips/", {"notice": "\u00b2"}).status_code == 200
 
 
 def test_anonymous_visitors_go_to_the_login_page(tip):

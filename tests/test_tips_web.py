@@ -4,6 +4,7 @@
 import hashlib
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -162,6 +163,13 @@ def test_an_unknown_notice_has_no_form_and_a_bad_notice_id_is_ignored():
     assert Tip.objects.get().notice is None
 
 
+def test_a_notice_id_in_other_digits_is_ignored_never_a_500():
+    # "\u00b2" (superscript two) is a digit to str.isdigit() but not to int().
+    response = send(browser(), message="Iets gezien.", notice="\u00b2")
+    assert response.status_code == 200
+    assert Tip.objects.get().notice is None
+
+
 def test_the_page_speaks_the_language_asked_for():
     for lang in ("nl", "fr", "de", "en"):
         page = Client().get(f"/tips/new?lang={lang}")
@@ -232,6 +240,17 @@ def test_spent_work_is_not_accepted_twice(settings):
     # The replay is held to the no-work limit; fresh work still gets the ordinary one.
     assert client.post("/tips/new", {**fields, "message": "drie"}).status_code == 429
     assert send(client, message="vier").status_code == 200
+
+
+def test_work_spent_before_midnight_is_still_spent_after_it(monkeypatch):
+    from datetime import UTC, datetime
+
+    challenge = tip_forms.new_challenge()
+    clock = [datetime(2026, 3, 1, 23, 59, tzinfo=UTC)]
+    monkeypatch.setattr(tip_forms.timezone, "now", lambda: clock[0])
+    assert tip_forms.consume_challenge(challenge)
+    clock[0] += timedelta(minutes=10)
+    assert not tip_forms.consume_challenge(challenge)
 
 
 def test_a_filled_honeypot_stores_nothing():
@@ -369,6 +388,21 @@ def test_follow_up_failures_are_rate_limited_per_client(settings):
     assert follow(client, code, secret).status_code == 429  # even the right one, for an hour
     other = Client(enforce_csrf_checks=True, REMOTE_ADDR="192.0.2.9")
     assert follow(other, code, secret).status_code == 200
+
+
+def test_answers_are_held_to_the_ordinary_limit_per_client(settings):
+    settings.COPPS_TIP_PER_SOURCE_PER_HOUR = 3
+    client = browser()
+    code, secret = keys(send(client, message="Iets."))
+    for n in range(3):
+        assert follow(client, code, secret, action="answer", message=f"a{n}").status_code == 200
+    limited = follow(client, code, secret, action="answer", message="Het vierde antwoord.")
+    assert limited.status_code == 429 and limited["Retry-After"] == "3600"
+    assert "Het vierde antwoord." in limited.content.decode()  # kept in the form to copy
+    tip = Tip.objects.get(code=code)
+    assert tip.conversation.entries.filter(direction="in").count() == 4  # the tip + 3 answers
+    # Reading the conversation is not limited.
+    assert follow(client, code, secret).status_code == 200
 
 
 def test_a_question_to_a_stopped_tip_is_not_shown_as_sent(investigator):

@@ -181,6 +181,12 @@ def _back(request, default: str) -> str:
 # The queue -------------------------------------------------------------------------------------
 
 
+def _ascii_digits(value) -> bool:
+    """0-9 only: str.isdigit() also accepts digits int() refuses ("²")."""
+    value = str(value or "")
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def _filters(request, desks: set[str]) -> dict:
     """The queue's GET filters, each checked against its allowed values (junk is ignored)."""
     get = request.GET
@@ -190,7 +196,7 @@ def _filters(request, desks: set[str]) -> dict:
         "status": get.get("status", ""),
         "priority": get.get("priority", ""),
         "assigned": get.get("assigned", "") if get.get("assigned") in ("me", "nobody") else "",
-        "label": get.get("label", "") if str(get.get("label", "")).isdigit() else "",
+        "label": get.get("label", "") if _ascii_digits(get.get("label", "")) else "",
         "overdue": "1" if get.get("overdue") == "1" else "",
         "q": " ".join(str(get.get("q", "")).replace("\x00", "").split())[:200],
     }

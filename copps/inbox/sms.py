@@ -223,10 +223,15 @@ def alias_for(number: str, now: datetime) -> tuple[SmsAlias, bool]:
         existing.last_seen_at = now
         return existing, False
     for _attempt in range(5):
+        candidate = new_alias()
+        if Conversation.objects.filter(source=Source.SMS, external_id=candidate).exists():
+            # A purged alias still names an old conversation: reusing it would put this number
+            # into someone else's conversation (and send it the answers meant for them).
+            continue
         try:
             with transaction.atomic():
                 alias = SmsAlias.objects.create(
-                    alias=new_alias(),
+                    alias=candidate,
                     phone_hash=digest,
                     phone=crypto.encrypt(number),
                     created_at=now,
@@ -489,8 +494,25 @@ def send_reply(entry: Entry) -> str:
     try:
         return channel.adapter.send_text(number, entry.text, reference=reference) or reference
     except ChannelError as error:
-        # The error names the gateway's answer, never the number.
-        raise ReplyError(str(error)[:300], maybe_sent=error.maybe_sent) from None
+        # The error names the gateway's answer, never the number (a gateway may echo it).
+        message = without_number(str(error), number, alias.alias)
+        raise ReplyError(message[:300], maybe_sent=error.maybe_sent) from None
+
+
+def without_number(message: str, number: str, alias: str) -> str:
+    """``message`` with every spelling of ``number`` (E.164, with 00 or 0, spaced) replaced by
+    ``alias``: the send error is stored on the entry and shown in the console."""
+    import phonenumbers
+
+    try:
+        national = phonenumbers.national_significant_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        national = number.lstrip("+")
+    if len(national) < 6:
+        return message.replace(number, alias)
+    spaced = r"[\s./()-]*".join(re.escape(digit) for digit in national)
+    prefix = r"(?:(?:\+|00)?\d{1,3}[\s./()-]*)?(?:0[\s./()-]*)?"
+    return re.sub(prefix + spaced, alias, message)
 
 
 # Configuration check --------------------------------------------------------------------------

@@ -93,9 +93,12 @@ def decode_text(raw: bytes, charset: str = "", coding: str = "") -> str:
     codec = None
     if name:
         try:
-            codec = codecs.lookup(name).name
+            info = codecs.lookup(name)
         except LookupError:
             codec = None
+        else:
+            # base64, zlib, rot13 … are codecs but not text encodings: bytes.decode refuses them.
+            codec = info.name if getattr(info, "_is_text_encoding", True) else None
     if codec is None and coding.strip() == "2" and len(raw) % 2 == 0:
         try:
             raw.decode("utf-8")
@@ -107,7 +110,13 @@ def decode_text(raw: bytes, charset: str = "", coding: str = "") -> str:
         except UnicodeDecodeError:
             text = raw.decode("latin-1") if codec is None else raw.decode("utf-8", "replace")
     else:
-        text = raw.decode(codec, "replace")
+        try:
+            text = raw.decode(codec, "replace")
+        except (UnicodeError, LookupError):  # a codec without "replace" (idna, …)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
     text = CONTROL_RE.sub("", text).replace("\r\n", "\n")
     return text.strip()[: sms.MAX_TEXT]
 

@@ -68,7 +68,7 @@ def tip_list(request):
     wanted = request.GET.get("notice", "")
     if wanted == "none":
         qs = qs.filter(notice__isnull=True)
-    elif wanted.isdigit():
+    elif wanted.isascii() and wanted.isdigit():
         notice = Notice.objects.filter(pk=int(wanted)).first()
         if notice is None:
             raise Http404

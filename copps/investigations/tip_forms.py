@@ -71,12 +71,17 @@ def work_is_valid(challenge: str, nonce: str) -> bool:
     return leading_zero_bits(digest) >= pow_bits()
 
 
-def consume_challenge(challenge: str) -> bool:
-    """Record that ``challenge`` was spent; False when it had been spent already."""
-    key = _key("pow", hashlib.sha256(challenge.encode()).hexdigest())
-    if RateHit.objects.filter(key=key).exists():
+def consume_challenge(challenge: str, now=None) -> bool:
+    """Record that ``challenge`` was spent; False when it had been spent already.
+
+    The keys are daily: a challenge (valid for an hour) spent before midnight is looked up under
+    yesterday's key too, so it cannot be spent again just after."""
+    now = now or timezone.now()
+    digest = hashlib.sha256(challenge.encode()).hexdigest()
+    keys = [_key("pow", digest, now), _key("pow", digest, now - timedelta(days=1))]
+    if RateHit.objects.filter(key__in=keys).exists():
         return False
-    RateHit.objects.create(key=key)
+    RateHit.objects.create(key=keys[0], at=now)
     return True
 
 

@@ -263,7 +263,14 @@ def follow_up(request):
     status = 200
     if action == "answer":
         answer = forms.AnswerForm(request.POST)
-        if answer.is_valid():
+        # Answers count as messages: one tip must not open a door around the flood limit.
+        answer_key = forms.client_key(request, "answer")
+        if answer.is_valid() and forms.over_limit(answer_key, forms.submit_limit(True)):
+            # The form page's heading (already translated); the text stays in the form.
+            answer.add_error(None, translation.gettext("Too many messages from your connection"))
+            status = 429
+        elif answer.is_valid():
+            forms.hit(answer_key)
             try:
                 tips.tipster_answer(tip, text=answer.cleaned_data["message"])
             except ValidationError as error:
@@ -277,7 +284,7 @@ def follow_up(request):
     elif action == "stop":
         tips.stop(tip)
         done = "stopped"
-    return render(
+    response = render(
         request,
         "investigations/tips/conversation.html",
         _context(
@@ -293,3 +300,6 @@ def follow_up(request):
         ),
         status=status,
     )
+    if status == 429:
+        response["Retry-After"] = "3600"
+    return response

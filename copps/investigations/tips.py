@@ -73,7 +73,8 @@ def _minute(moment=None):
 
 def open_notice(pk) -> Notice | None:
     """The notice a tip may be linked to: an active one (a closed notice takes no more tips)."""
-    if not str(pk or "").isdigit():
+    value = str(pk or "")
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to isdigit(), not to int()
         return None
     return Notice.objects.filter(pk=int(pk), state=NoticeState.ACTIVE).first()
 

@@ -356,7 +356,11 @@ class MastodonAdapter(Adapter):
         acct = str(thread.get("acct") or "").lstrip("@")
         if acct and f"@{acct}".lower() not in text.lower():
             text = f"@{acct} {text}"
-        visibility = "direct" if thread.get("visibility") == "direct" else "unlisted"
+        # Never wider than the citizen's post: a public or unlisted question gets an unlisted
+        # answer on the thread; a followers-only or direct one a direct answer (unlisted would
+        # show everyone that this person wrote to the police).
+        public = thread.get("visibility") in ("public", "unlisted", None, "")
+        visibility = "unlisted" if public else "direct"
         fields: dict[str, Any] = {"status": text, "visibility": visibility}
         if in_reply_to:
             fields["in_reply_to_id"] = in_reply_to
