@@ -557,7 +557,6 @@ def test_retention_deletes_closed_conversations_and_their_files_after_the_period
     settings.COPPS_INBOX_RETENTION_DAYS = 10
     settings.COPPS_TIP_RETENTION_DAYS = 30
     old_comment = mention(text="Old")
-    kept_open = mention(text="Still open")
     tip = web_tip(files=[SimpleUploadedFile("bus.jpg", jpeg_with_exif())])
     path = Attachment.objects.get().file.path
     actions.triage(old_comment, by=communicator, state=State.CLOSED)
@@ -575,18 +574,37 @@ def test_retention_deletes_closed_conversations_and_their_files_after_the_period
         and not Entry.objects.filter(conversation_id=tip.conversation_id).exists()
     )
     assert not os.path.exists(path) and not Attachment.objects.exists()
-    assert Conversation.objects.filter(pk=kept_open.pk).exists()
     record = AuditRecord.objects.filter(action="inbox.retention").last()
     assert record.data == {"conversations": 1, "attachments": 1, "alerts": 0, "sms_aliases": 0}
 
 
+def test_retention_deletes_what_was_left_without_activity_for_the_period(
+    settings, communicator, investigator
+):
+    settings.COPPS_INBOX_RETENTION_DAYS = 10
+    settings.COPPS_TIP_RETENTION_DAYS = 30
+    left_open = mention(text="Nobody closed me")
+    stopped = web_tip()
+    tips.stop(stopped)
+    now = timezone.now()
+    assert jobs.retention(now + timedelta(days=9)) == 0
+    assert jobs.retention(now + timedelta(days=11)) == 1
+    assert not Conversation.objects.filter(pk=left_open.pk).exists()
+    assert Tip.objects.filter(pk=stopped.pk).exists()
+    assert jobs.retention(now + timedelta(days=31)) == 1
+    assert not Tip.objects.exists()
+
+
 def test_retention_keeps_a_conversation_the_citizen_reopened(settings, communicator):
     settings.COPPS_INBOX_RETENTION_DAYS = 1
-    conversation = mention()
-    actions.triage(conversation, by=communicator, state=State.CLOSED)
-    actions.receive(conversation, text="One more thing")
-    assert jobs.retention(timezone.now() + timedelta(days=5)) == 0
-    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    reopened, stays_closed = mention(), mention(text="Other")
+    for conversation in (reopened, stays_closed):
+        actions.triage(conversation, by=communicator, state=State.CLOSED)
+    Conversation.objects.update(closed_at=timezone.now() - timedelta(days=5))
+    actions.receive(reopened, text="One more thing")
+    assert jobs.retention(timezone.now()) == 1
+    assert Conversation.objects.filter(pk=reopened.pk).exists()
+    assert not Conversation.objects.filter(pk=stays_closed.pk).exists()
 
 
 def test_retention_deletes_acknowledged_alerts_after_30_days_only(investigator):
@@ -601,17 +619,9 @@ def test_retention_deletes_acknowledged_alerts_after_30_days_only(investigator):
     assert list(Alert.objects.all()) == [waiting]
 
 
-def test_retention_purges_sms_aliases_when_the_sms_part_is_there(monkeypatch, db):
-    import sys
-    import types
-
+def test_retention_purges_sms_aliases(monkeypatch, db):
     calls = []
-    fake = types.ModuleType("copps.inbox.sms")
-    fake.purge_aliases = lambda now: calls.append(now) or 2
-    monkeypatch.setitem(sys.modules, "copps.inbox.sms", fake)
-    import copps.inbox
-
-    monkeypatch.setattr(copps.inbox, "sms", fake, raising=False)
+    monkeypatch.setattr(jobs.sms, "purge_aliases", lambda now: calls.append(now) or 2)
     now = timezone.now()
     assert jobs.retention(now) == 2 and calls == [now]
 

@@ -13,15 +13,16 @@ One audit record per run that deleted anything, with counts only (never content)
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from copps.audit import log as audit
 
+from . import sms
 from .models import Alert, Attachment, Conversation, Desk, State
 
 logger = logging.getLogger("copps.inbox")
@@ -62,9 +63,14 @@ def retention(now) -> int:
         cutoff = now - timedelta(days=_retention_days(desk))
         while True:
             ids = list(
-                Conversation.objects.filter(
-                    desk=desk, state=State.CLOSED, closed_at__isnull=False, closed_at__lt=cutoff
-                ).values_list("pk", flat=True)[:BATCH]
+                # Closed that long ago — or left without any activity that long (a tip the
+                # tipster stopped, a mention nobody closed): personal data is not kept forever.
+                Conversation.objects.filter(desk=desk)
+                .filter(
+                    Q(state=State.CLOSED, closed_at__isnull=False, closed_at__lt=cutoff)
+                    | Q(last_activity_at__lt=cutoff)
+                )
+                .values_list("pk", flat=True)[:BATCH]
             )
             if not ids:
                 break
@@ -73,13 +79,7 @@ def retention(now) -> int:
     counts["alerts"], _per_model = Alert.objects.filter(
         acknowledged_at__isnull=False, acknowledged_at__lt=now - timedelta(days=ALERT_DAYS)
     ).delete()
-    try:
-        sms = importlib.import_module("copps.inbox.sms")
-    except ImportError:  # the SMS part is not installed
-        sms = None
-    purge = getattr(sms, "purge_aliases", None)
-    if purge is not None:
-        counts["sms_aliases"] = int(purge(now) or 0)
+    counts["sms_aliases"] = sms.purge_aliases(now)
     total = counts["conversations"] + counts["alerts"] + counts["sms_aliases"]
     if total:
         with transaction.atomic():

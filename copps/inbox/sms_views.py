@@ -28,7 +28,7 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import get_bytes_from_wsgi
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -165,7 +165,9 @@ def kannel(request: HttpRequest) -> HttpResponse:
         outcome = sms.handle_text(sender, text, message_id=message_id)
     except ValidationError as error:
         return _plain(" ".join(error.messages)[:200] or "invalid", 400)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, IntegrityError):
+        # Busy, or two texts of one new number racing (one tip per conversation): Kannel
+        # tries again and the message id keeps it from being stored twice.
         logger.warning("SMS hook: database busy")
         return _plain("busy, try again", 503)
     response = _plain(outcome.reply)
