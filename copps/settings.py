@@ -329,6 +329,9 @@ COPPS_MAP_TILE_URL = envstr("COPPS_MAP_TILE_URL", "")
 COPPS_MAP_TILE_ATTRIBUTION = envstr("COPPS_MAP_TILE_ATTRIBUTION", "")
 COPPS_BLOTTER_DIGEST_HOUR = envint("COPPS_BLOTTER_DIGEST_HOUR", 7)
 COPPS_BLOTTER_DIGEST_AUTHOR = envstr("COPPS_BLOTTER_DIGEST_AUTHOR", "blotter-digest")
+# Redaction of the blotter's free text with deduce (Dutch de-identification) on top of copps' own
+# recognisers; off: only copps' recognisers (more entries wait for review).
+COPPS_REDACT_DEDUCE = envbool("COPPS_REDACT_DEDUCE", True)
 # Largest incident batch body the push API reads, and largest console upload (bytes).
 COPPS_BLOTTER_API_MAX_BYTES = envint("COPPS_BLOTTER_API_MAX_BYTES", 20 * 1024 * 1024)
 COPPS_BLOTTER_UPLOAD_MAX_BYTES = envint("COPPS_BLOTTER_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
