@@ -296,10 +296,14 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(client, db, tmp_path):
         row("F4", summary="-2 banden lek"),
     )
     publish.publish_due()
+    # A person checked what the redactor was unsure about (the formula's capitals): the CSV must
+    # still neutralise it.
+    for entry in Entry.objects.filter(state=EntryState.REVIEW):
+        publish.approve_review(entry, by=None)
     text = b"".join(client.get("/blotter.csv").streaming_content).decode("utf-8")
     summaries = sorted(r[8] for r in list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:])
     assert summaries == sorted(
-        ['\'=HYPERLINK("http://evil.example","klik")', "'+1 fiets", "'@SUM(A1)", "'-2 banden lek"]
+        ['\'=HYPERLINK("[URL]","klik")', "'+1 fiets", "'@SUM(A1)", "'-2 banden lek"]
     )
 
 
@@ -374,7 +378,7 @@ PLANTED = {
     "category": "Fietsdiefstal bij Pieters",
 }
 SUMMARY = (
-    "Mevrouw Janssens (0470 12 34 56, an.janssens@example.be, rijksregister 85.07.30-033.61) "
+    "Mevrouw Janssens (0470 12 34 56, an.janssens@example.be, rijksregister 85.07.30-033.28) "
     "zag de auto 1-ABC-123 wegrijden aan de Zonnebloemstraat 347b."
 )
 # What must never appear in any public output (the exact time too: 47 minutes past).
@@ -395,7 +399,7 @@ SECRETS = [
     "an.janssens",
     "example.be",
     "85.07.30",
-    "033.61",
+    "033.28",
     "1-ABC-123",
     ":47",
 ]

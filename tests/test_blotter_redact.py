@@ -369,3 +369,8 @@ def test_a_published_entry_never_carries_the_planted_data_and_a_doubtful_one_wai
     assert published.state == EntryState.PUBLISHED
     assert "471" not in published.summary and "37" not in published.summary
     assert Entry.objects.get(incident__incident_id="P2").state == EntryState.REVIEW
+
+
+def test_a_short_dutch_text_with_a_word_shared_with_another_language_is_not_unsure():
+    result = redact("Luide muziek na middernacht")
+    assert not result.unsure and result.text == "Luide muziek na middernacht"

@@ -152,6 +152,9 @@ def detect_language(text: str) -> str:
     best = max(scores, key=lambda lang: (scores[lang], lang in HANDLED, lang == "nl"))
     if scores[best] == 0:
         return "" if len(words) < 8 else "other"
+    if best not in HANDLED and scores[best] < 2:
+        # One shared little word ("na" is Dutch and Polish) says nothing: too short to tell.
+        return ""
     if len(words) >= 8 and scores[best] < 0.08 * len(words):
         return "other"
     return best
