@@ -91,10 +91,10 @@ class BlotterRss(Feed):
     item_guid_is_permalink = False
 
     def item_pubdate(self, item):
-        return item.published_at or item.occurred_at
-
-    def item_updateddate(self, item):
-        return item.updated_at
+        # The rounded time, never published_at/updated_at: an entry is published when its delay
+        # has passed, so that moment (to the worker's minute) minus the delay is the exact time
+        # the incident was reported — the rounding would be undone (also via lastBuildDate).
+        return item.occurred_at
 
     def item_categories(self, item):
         return [item.label(item.feed_lang)]
