@@ -1,15 +1,16 @@
 """Review of the blotter (issue 6): leaks and robustness found after the parts were merged."""
 
 import json
-from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from xml.etree import ElementTree
 
 from django.utils import timezone
 
-from copps.blotter import importer, publish
+from copps.blotter import publish
 from copps.blotter.models import Entry, EntryState
 
+from .test_api import api  # noqa: F401 (fixture)
+from .test_blotter_api import analyst, pusher  # noqa: F401 (fixtures)
 from .test_blotter_public import row, run_import, use_policy
 
 
@@ -28,3 +29,68 @@ def test_it_never_tells_the_moment_of_publication_in_the_rss_feed(client, db, tm
         moment = parsedate_to_datetime(text)
         assert moment == entry.occurred_at
         assert (moment.minute, moment.second) == (0, 0)
+
+
+# Hostile rows: an error with the line number, never a traceback, and the good rows go in ------
+
+GOOD = {"reported_at": "2026-11-01T10:00", "category_code": "theft"}
+HOSTILE_JSONL = "\n".join(
+    [
+        json.dumps(
+            {"incident_id": "G1", **GOOD, "summary": "Fiets\u2028gestolen"}, ensure_ascii=False
+        ),
+        json.dumps({"incident_id": "H1", **GOOD, "reported_at": "2026-11-01T10:00" + "x" * 6000}),
+        '{"incident_id": "H2", "reported_at": "2026-11-01T10:00", "category_code": "theft", '
+        '"summary": "\\ud800"}',
+        '{"incident_id": 1e400, "reported_at": "2026-11-01T10:00", "category_code": "theft"}',
+        json.dumps({"incident_id": "G2", **GOOD}),
+    ]
+)
+
+
+def assert_hostile_rows_refused():
+    from copps.blotter.models import Incident
+
+    assert set(Incident.objects.values_list("incident_id", flat=True)) == {"G1", "G2"}
+    assert Incident.objects.get(incident_id="G1").summary == "Fiets\u2028gestolen"
+
+
+def test_the_import_command_reports_hostile_rows_by_line(db, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "push.jsonl"
+    path.write_text(HOSTILE_JSONL, encoding="utf-8")
+    out = StringIO()
+    call_command("blotter", "import", str(path), "--quiet", stdout=out)
+    assert_hostile_rows_refused()
+    text = out.getvalue()
+    assert "line 2: reported_at: longer than" in text
+    assert "line 3: summary: not valid text" in text
+    assert "line 4: incident_id: must be text" in text
+    assert "2 created" in text
+
+
+def test_an_upload_of_hostile_rows_is_no_500(make_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from copps.accounts.roles import Role
+
+    from .test_blotter_console import logged_in
+
+    client = logged_in(make_user(Role.EDITOR))
+    response = client.post(
+        "/console/blotter/upload",
+        {"file": SimpleUploadedFile("push.jsonl", HOSTILE_JSONL.encode())},
+    )
+    assert response.status_code == 200
+    assert_hostile_rows_refused()
+
+
+def test_the_push_api_refuses_an_overlong_date_by_index(pusher):
+    rows = [{"incident_id": "G1", **GOOD}, {"incident_id": "H1", **GOOD, "reported_at": "2" * 6000}]
+    response = pusher.post("/api/v1/incidents", rows)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], [e["index"] for e in body["errors"]]) == (1, [1])

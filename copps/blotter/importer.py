@@ -99,9 +99,17 @@ def _text(row: dict, name: str) -> str:
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise RowError(f"{name}: must be text")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError(f"{name}: must be text")
     text = str(value).replace("\x00", "").strip()
-    if len(text) > LIMITS.get(name, 5000):
-        raise RowError(f"{name}: longer than {LIMITS[name]} characters")
+    limit = LIMITS.get(name, 5000)
+    if len(text) > limit:
+        raise RowError(f"{name}: longer than {limit} characters")
+    try:
+        # Lone surrogates ("\ud800" in JSON) cannot be stored nor hashed.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowError(f"{name}: not valid text") from None
     return text
 
 
@@ -215,7 +223,9 @@ def csv_rows(text: str, result: Result) -> Iterator[tuple[int, Any]]:
 
 
 def jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() also splits at U+2028, U+0085 and others, which
+    # JSON allows unescaped inside a string (a valid row would be cut in two).
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
