@@ -96,3 +96,32 @@ def test_the_push_api_refuses_an_overlong_date_by_index(pusher):
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["created"], [e["index"] for e in body["errors"]]) == (1, [1])
+
+
+def test_an_approved_review_and_a_withdrawal_together_change_the_etag(client, db, tmp_path):
+    # count, highest id and newest change of the public entries stay the same if one older
+    # entry is approved while another is taken down: a 304 would keep the withdrawn one out there.
+    from copps.blotter import policy
+    from copps.blotter.models import Decision, Incident
+
+    use_policy()
+    run_import(tmp_path, row("R1", "theft", "Antwerpen", 30))
+    review = publish.render(Incident.objects.get(incident_id="R1"), policy.current())
+    review.state = EntryState.REVIEW
+    review.save()
+    Incident.objects.filter(incident_id="R1").update(decision=Decision.REVIEW)
+    run_import(tmp_path, row("T1", "theft", "Gent", 20), row("T2", "theft", "Antwerpen", 14))
+    publish.publish_due()
+    first = client.get("/blotter.geojson")
+    etag = first["ETag"]
+    assert '"Gent"' in first.content.decode()
+
+    run_import(tmp_path, row("T1", "theft", "Gent", 20).replace(",open,", ",withdrawn,"))
+    publish.approve_review(Entry.objects.get(pk=review.pk), by=None)
+    publish.publish_due()
+    assert not Entry.objects.filter(incident__incident_id="T1").exists()
+    again = client.get("/blotter.geojson", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 200
+    assert '"Gent"' not in again.content.decode()
+    page = client.get("/en/blotter/").content.decode()
+    assert "Gent" not in page  # nor in the (cached) filter menu and map

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -280,12 +280,15 @@ def blotter(request):
 
 
 def version_stamp() -> str:
-    """Changes whenever any public entry appears, changes or goes (count, newest id, newest
-    change): one cheap aggregate."""
+    """Changes whenever any public entry appears, changes or goes (count, newest id, sum of the
+    ids — one entry taken down while an older one is approved keeps count and newest id —,
+    newest change): one cheap aggregate."""
     stats = (
-        published().order_by().aggregate(n=Count("id"), top=Max("pk"), changed=Max("updated_at"))
+        published()
+        .order_by()
+        .aggregate(n=Count("id"), top=Max("pk"), ids=Sum("pk"), changed=Max("updated_at"))
     )
-    text = f"{stats['n']}:{stats['top']}:{stats['changed']}"
+    text = f"{stats['n']}:{stats['top']}:{stats['ids']}:{stats['changed']}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -118,6 +118,8 @@ def approve_review(entry: Entry, *, by, summary: str | None = None) -> Entry:
             entry.summary = summary.strip()[:5000]
         entry.state = EntryState.PUBLISHED
         entry.published_at = entry.published_at or timezone.now()
+        # The public outputs' version stamp (ETags, cached filter menus) reads updated_at.
+        entry.updated_at = timezone.now()
         entry.review_reason = ""
         entry.save()
         Incident.objects.filter(pk=entry.incident_id).update(decision=Decision.PUBLISHED)
