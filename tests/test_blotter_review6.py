@@ -125,3 +125,30 @@ def test_an_approved_review_and_a_withdrawal_together_change_the_etag(client, db
     assert '"Gent"' not in again.content.decode()
     page = client.get("/en/blotter/").content.decode()
     assert "Gent" not in page  # nor in the (cached) filter menu and map
+
+
+def test_redact_refuses_lines_it_cannot_write_back_and_goes_on(tmp_path, capsys):
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(
+        "\n".join(
+            [
+                '{"id": NaN, "text": "a"}',
+                '{"id": 1e400, "text": "b"}',
+                '{"id": "s", "text": "a\\ud800b"}',
+                '{"id": [1, {"a": null}], "text": "Bel 0470 12 34 56"}',
+                '{"id": 12345678901234567890123, "text": "c"}',
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match="2 texts redacted, 3 bad lines"):
+        call_command("redact", "--input", str(source), "--output", str(target), "--quiet")
+    lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines] == [[1, {"a": None}], 12345678901234567890123]
+    assert "0470" not in lines[0]["text"]
+    err = capsys.readouterr().err
+    assert all(f"line {n}:" in err for n in (1, 2, 3))

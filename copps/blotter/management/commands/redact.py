@@ -83,7 +83,16 @@ class Command(BaseCommand):
                 item["text"] = result.text
                 if options["flags"]:
                     item["unsure"], item["reasons"] = result.unsure, result.reasons
-                target.write(json.dumps(item, ensure_ascii=False) + "\n")
+                try:
+                    # NaN/Infinity (or 1e400) are no JSON to write back; lone surrogates
+                    # ("\ud800") no UTF-8: an error for this line, not a crash of the file.
+                    out = json.dumps(item, ensure_ascii=False, allow_nan=False)
+                    out.encode("utf-8")
+                except ValueError:  # UnicodeEncodeError is a ValueError
+                    errors += 1
+                    stderr.write(f"line {number}: a value cannot be written as JSON\n")
+                    continue
+                target.write(out + "\n")
                 done += 1
                 now = time.monotonic()
                 if not options["quiet"] and now - last >= 5:
