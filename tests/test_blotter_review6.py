@@ -152,3 +152,40 @@ def test_redact_refuses_lines_it_cannot_write_back_and_goes_on(tmp_path, capsys)
     assert "0470" not in lines[0]["text"]
     err = capsys.readouterr().err
     assert all(f"line {n}:" in err for n in (1, 2, 3))
+
+
+STREETS = {
+    "Kerkstraat 12-14": "Kerkstraat",
+    "Kerkstraat nr. 12": "Kerkstraat",
+    "12, rue de la Loi": "rue de la Loi",
+    "Rue Neuve 5 bt 2": "Rue Neuve",
+    "Avenue Louise 54 box 3": "Avenue Louise",
+    "Kerkstraat 12, 2000 Antwerpen": "Kerkstraat",
+    "Kerkstraat 12 (achterkant)": "Kerkstraat",
+    "Kerkstraat 12 en 14": "Kerkstraat",
+    "Kerkstraat12": "Kerkstraat",
+    "Rue du 11 Novembre 5": "Rue du 11 Novembre",
+    "Place du 1er Mai": "Place du 1er Mai",
+    "E40 richting Brussel": "E40 richting Brussel",
+}
+
+
+def test_no_form_of_house_number_in_the_street_field_reaches_the_public(client, db, tmp_path):
+    import csv as csvlib
+    import io
+
+    from .test_blotter_public import when
+
+    use_policy(location="street")
+    lines = [
+        f'S{n},{when(20)},theft,X,Fiets gestolen,"{street}",,2000,Antwerpen,,,open,PZ'
+        for n, street in enumerate(STREETS)
+    ]
+    run_import(tmp_path, *lines)
+    publish.publish_due()
+    body = b"".join(client.get("/blotter.csv").streaming_content).decode("utf-8-sig")
+    published = {
+        Entry.objects.get(pk=int(r["id"])).incident.street: r["street"]
+        for r in csvlib.DictReader(io.StringIO(body))
+    }
+    assert published == STREETS

@@ -191,7 +191,36 @@ class Public:
     lon: float | None
 
 
-HOUSE_NUMBER_RE = re.compile(r"\s*\b\d+\s*[a-zA-Z]?(?:\s*(?:bus|bte|boîte|/)\s*\w+)?\s*$")
+# A house number sometimes travels in the street field, in any of its Belgian forms ("Kerkstraat
+# 12-14", "nr. 12", "5 bte 2", "12, rue de la Loi", "Kerkstraat 12, 2000 Antwerpen"): the public
+# street is the text before the first number. Kept: numbers of a date in a street's name ("Rue du
+# 11 Novembre", "Place du 1er Mai") and road numbers glued to a capital ("E40", "N9").
+_MONTHS = (
+    "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|"
+    "décembre|decembre|januar|februar|märz|juni|juli|oktober|dezember"
+)
+_NOTE_RE = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
+_LEADING_NUMBER_RE = re.compile(
+    r"^[\s,.]*(?:(?:nr|no|num|n°)\.?\s*)?\d+\s*[a-zA-Z]?\b(?:\s*[-/+&]\s*\d+\s*[a-zA-Z]?\b)*[\s,.]*",
+    re.IGNORECASE,
+)
+_NUMBER_RE = re.compile(
+    r"(?:\b(?:nr|no|num|huisnummer|n°)\.?\s*)?(?<!\d)(?-i:(?<![A-Z]))\d"
+    rf"(?!\d*\s*(?:er|e|ste|de|sten)?\s+(?:{_MONTHS})\b)",
+    re.IGNORECASE,
+)
+HOUSE_NUMBER_RE = _NUMBER_RE
+
+
+def public_street(street: str) -> str:
+    """The street without house number, box, notes or anything after the number."""
+    text = _NOTE_RE.sub(" ", street or "")
+    text = _LEADING_NUMBER_RE.sub("", text)
+    found = _NUMBER_RE.search(text)
+    if found is not None:
+        text = text[: found.start()]
+    return re.sub(r"\s+", " ", text).strip(" ,.;:-/+&")[:200]
 
 
 def round_time(moment: datetime, minutes: int) -> datetime:
@@ -209,7 +238,7 @@ def generalise(incident: Incident, policy: PolicyVersion) -> Public:
     street = ""
     if policy.location == PolicyVersion.Location.STREET and place is not None:
         # A house number sometimes travels in the street field: never publish it.
-        street = HOUSE_NUMBER_RE.sub("", incident.street or "").strip()[:200]
+        street = public_street(incident.street)
     return Public(
         labels=labels,
         occurred_at=round_time(incident.reported_at, policy.time_rounding_minutes),
