@@ -265,7 +265,7 @@ def test_rejecting_a_review_removes_the_entry_and_holds_the_incident(editor_clie
     response = editor_client.post(f"/console/blotter/review/{review_entry.pk}/reject")
     assert response.status_code == 302
     assert not Entry.objects.filter(pk=review_entry.pk).exists()
-    assert Incident.objects.get(incident_id="B1").decision == Decision.HELD
+    assert Incident.objects.get(incident_id="B1").decision == Decision.REJECTED
     assert AuditRecord.objects.filter(action="blotter.review.reject").exists()
 
 

@@ -189,3 +189,32 @@ def test_no_form_of_house_number_in_the_street_field_reaches_the_public(client, 
         for r in csvlib.DictReader(io.StringIO(body))
     }
     assert published == STREETS
+
+
+def test_a_rejected_entry_stays_out_after_a_policy_change_or_a_new_import(db, tmp_path):
+    from copps.blotter import policy
+    from copps.blotter.models import Incident
+
+    use_policy()
+    line = row("R1", "burglary", "Kortrijk", 20, "Er werd ingebroken bij Vandenbroucke")
+    run_import(tmp_path, line)
+    publish.publish_due()
+    entry = Entry.objects.get(incident__incident_id="R1")
+    assert entry.state == EntryState.REVIEW
+    publish.reject_review(entry, by=None)
+
+    # A later policy shows labels instead of summaries: the reviewer's "no" still holds.
+    use_policy(summary="label")
+    publish.publish_due()
+    assert not Entry.objects.exists()
+    # So does a correction of the record (its text changed), unless it is taken back anyway.
+    run_import(tmp_path, line.replace("Vandenbroucke", "Vandenbroucke thuis"))
+    publish.publish_due()
+    assert not Entry.objects.exists()
+    run_import(tmp_path, line.replace(",open,", ",withdrawn,"))
+    use_policy(summary="label")
+    run_import(tmp_path, line.replace(",burglary,", ",theft,"))
+    publish.publish_due()
+    assert not Entry.objects.exists()
+    assert Incident.objects.get(incident_id="R1").decision == "rejected"
+    assert policy.current().summary == "label"

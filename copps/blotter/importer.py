@@ -317,6 +317,8 @@ def _store(batch: dict[str, tuple[int, dict]], policy, result: Result) -> None:
                 result.unchanged += 1
                 continue
             incident = Incident(**data, content_hash=digest, updated_at=now)
+            if current is not None:
+                incident.decision = current.decision  # decide() keeps a reviewer's rejection
             decision, after = policies.decide(incident, policy)
             incident.decision, incident.publish_after = decision, after
             if current is None:

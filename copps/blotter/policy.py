@@ -163,6 +163,9 @@ def involves_minor(incident: Incident) -> bool:
 
 def decide(incident: Incident, policy: PolicyVersion) -> tuple[str, datetime | None]:
     """(decision, publish_after) for an incident under ``policy`` (before redaction)."""
+    if incident.decision == Decision.REJECTED:
+        # A person said no: no new policy or corrected record overrules that.
+        return Decision.REJECTED, None
     if incident.status.strip().casefold() in WITHDRAWN_STATUSES:
         return Decision.WITHDRAWN, None
     rule = policy.categories.get(incident.category_code)

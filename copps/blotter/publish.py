@@ -18,7 +18,13 @@ from .importer import bulk_insert
 from .models import Decision, Entry, EntryState, Incident
 from .redact import redact
 
-NOT_PUBLIC = (Decision.HELD, Decision.UNKNOWN, Decision.EXCLUDED, Decision.WITHDRAWN)
+NOT_PUBLIC = (
+    Decision.HELD,
+    Decision.UNKNOWN,
+    Decision.EXCLUDED,
+    Decision.WITHDRAWN,
+    Decision.REJECTED,
+)
 BATCH = 500
 
 
@@ -128,8 +134,9 @@ def approve_review(entry: Entry, *, by, summary: str | None = None) -> Entry:
 
 
 def reject_review(entry: Entry, *, by) -> None:
-    """A person decided an entry must not go out: it is removed and the incident held."""
+    """A person decided an entry must not go out: it is removed and the incident held back for
+    good (``Decision.REJECTED``: no later policy or changed record publishes it again)."""
     with transaction.atomic():
-        Incident.objects.filter(pk=entry.incident_id).update(decision=Decision.HELD)
+        Incident.objects.filter(pk=entry.incident_id).update(decision=Decision.REJECTED)
         audit.record(actor=by, action="blotter.review.reject", obj=entry)
         entry.delete()
