@@ -3,6 +3,7 @@
 # ruff: noqa: F811 -- the fixtures imported from other test modules are redefined as arguments
 
 import json
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from xml.etree import ElementTree
 
@@ -218,3 +219,40 @@ def test_a_rejected_entry_stays_out_after_a_policy_change_or_a_new_import(db, tm
     assert not Entry.objects.exists()
     assert Incident.objects.get(incident_id="R1").decision == "rejected"
     assert policy.current().summary == "label"
+
+
+def test_entries_appear_at_the_end_of_their_rounded_hour_plus_the_delay(db, tmp_path):
+    # Publishing at "reported_at + 12 h" lets anyone who polls the feed each minute read the
+    # exact report time off the moment an entry appears: the whole hour goes out together.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    use_policy()
+    run_import(
+        tmp_path,
+        "E1,2026-10-20T10:05:00,theft,X,Fiets gestolen,Kerkstraat,,2000,Antwerpen,,,open,PZ",
+        "E2,2026-10-20T10:50:00,theft,X,Gsm gestolen,Kerkstraat,,2000,Antwerpen,,,open,PZ",
+    )
+    brussels = ZoneInfo("Europe/Brussels")
+    publish.publish_due(datetime(2026, 10, 20, 22, 6, tzinfo=brussels))
+    assert not Entry.objects.exists()  # the 10:05 one waits for the 10:50 one
+    publish.publish_due(datetime(2026, 10, 20, 22, 59, tzinfo=brussels))
+    assert not Entry.objects.exists()
+    publish.publish_due(datetime(2026, 10, 20, 23, 0, tzinfo=brussels))
+    assert Entry.objects.filter(state=EntryState.PUBLISHED).count() == 2
+    assert {e.occurred_at for e in Entry.objects.all()} == {
+        datetime(2026, 10, 20, 10, 0, tzinfo=brussels)
+    }
+
+
+def test_rounding_in_the_hour_the_clocks_go_back_is_the_hour_it_happened_in():
+    from datetime import datetime
+
+    from copps.blotter.policy import round_time
+
+    # 01:40 UTC on 25 October 2026 is 02:40 CET, the second 02:40 of that night.
+    rounded = round_time(datetime(2026, 10, 25, 1, 40, tzinfo=UTC), 60)
+    assert rounded.astimezone(UTC) == datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+    # and in spring, 03:30 CEST (01:30 UTC) goes to 03:00 CEST
+    rounded = round_time(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), 60)
+    assert rounded.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)

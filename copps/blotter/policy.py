@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -177,8 +177,10 @@ def decide(incident: Incident, policy: PolicyVersion) -> tuple[str, datetime | N
         return Decision.UNKNOWN, None
     if not rule.get("public"):
         return Decision.HELD, None
-    delay = timedelta(hours=float(rule.get("delay_hours", DEFAULT_DELAY_HOURS)))
-    return Decision.WAITING, incident.reported_at + delay
+    delay = float(rule.get("delay_hours", DEFAULT_DELAY_HOURS))
+    return Decision.WAITING, publish_after(
+        incident.reported_at, delay, policy.time_rounding_minutes
+    )
 
 
 @dataclass(frozen=True)
@@ -227,11 +229,24 @@ def public_street(street: str) -> str:
 
 
 def round_time(moment: datetime, minutes: int) -> datetime:
-    moment = timezone.localtime(moment)
+    """The start of ``moment``'s slice of ``minutes``, slices counted from local midnight.
+
+    Counted in real time (UTC): aware arithmetic within one zone is wall-clock arithmetic, which
+    put the second 02:40 of the night the clocks go back in the first 02:00, 1 h 40 earlier."""
+    local = timezone.localtime(moment)
     minutes = max(1, int(minutes))
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    elapsed = int((moment - midnight).total_seconds() // 60)
-    return midnight + timedelta(minutes=elapsed - elapsed % minutes)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    elapsed = int((moment.astimezone(UTC) - midnight).total_seconds() // 60)
+    return timezone.localtime(midnight + timedelta(minutes=elapsed - elapsed % minutes))
+
+
+def publish_after(reported_at: datetime, delay_hours: float, rounding_minutes: int) -> datetime:
+    """When an incident may go out: the end of its rounded time slice plus the delay, so every
+    incident of a slice appears at the same moment (someone polling the feed each minute would
+    otherwise read the exact report time off the moment an entry appears)."""
+    start = round_time(reported_at, rounding_minutes).astimezone(UTC)
+    end = start + timedelta(minutes=max(1, int(rounding_minutes)))
+    return max(end, reported_at) + timedelta(hours=delay_hours)
 
 
 def generalise(incident: Incident, policy: PolicyVersion) -> Public:
