@@ -256,3 +256,30 @@ def test_rounding_in_the_hour_the_clocks_go_back_is_the_hour_it_happened_in():
     # and in spring, 03:30 CEST (01:30 UTC) goes to 03:00 CEST
     rounded = round_time(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), 60)
     assert rounded.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+
+def test_the_public_place_is_always_a_municipality_name_never_a_hamlet_or_a_note(
+    client, db, tmp_path
+):
+    from .test_blotter_public import when
+
+    use_policy(location="municipality")
+    given = {
+        "Zoutenaaie": "Veurne",  # a hamlet of 22 people is no municipality
+        "Antwerpen (bij Jan Peeters)": "Antwerpen",
+        "Antwerpen 李四": "Antwerpen",
+        "GENT": "Gent",
+        "Bruxelles": "Bruxelles",  # the force's own language variant stays
+    }
+    lines = [
+        f'M{n},{when(20)},theft,X,Fiets gestolen,Kerkstraat,,,"{place}",,,open,PZ'
+        for n, place in enumerate(given)
+    ]
+    run_import(tmp_path, *lines)
+    publish.publish_due()
+    shown = {e.incident.municipality: e.municipality for e in Entry.objects.all()}
+    assert shown == given
+    body = "".join(
+        client.get(path).content.decode() for path in ("/en/blotter/", "/blotter.geojson")
+    )
+    assert "Zoutenaaie" not in body and "Peeters" not in body and "李四" not in body

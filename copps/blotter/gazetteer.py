@@ -78,6 +78,38 @@ def find(name: str) -> Municipality | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _own_names() -> dict[str, tuple[str, Municipality]]:
+    """{folded name: (spelling, municipality)} for the municipalities' own names and variants."""
+    own: dict[str, tuple[str, Municipality]] = {}
+    with DATA.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            nis, name, alts, *_rest, kind = line.rstrip("\n").split("\t")
+            municipality = by_nis(nis)
+            if kind != "municipality" or municipality is None:
+                continue
+            for variant in [name, *(a for a in alts.split("|") if a)]:
+                key = fold(variant)
+                if key and key not in own:
+                    own[key] = (variant, municipality)
+    return own
+
+
+def public_name(name: str) -> str:
+    """The name to publish for ``name``: the municipality's own spelling of it when it is one of
+    the municipality's names ("Bruxelles", "GENT" -> "Gent"), else the municipality's name — never
+    the text as typed (notes, other scripts) nor a hamlet or former municipality inside it."""
+    place = find(name)
+    if place is None:
+        return ""
+    spelled = _own_names().get(fold(name))
+    if spelled is not None and spelled[1] == place and "(" not in str(name):
+        return spelled[0]
+    return place.name
+
+
 def by_nis(nis: str) -> Municipality | None:
     return _index()[0].get(str(nis))
 

@@ -261,7 +261,7 @@ def generalise(incident: Incident, policy: PolicyVersion) -> Public:
         labels=labels,
         occurred_at=round_time(incident.reported_at, policy.time_rounding_minutes),
         street=street,
-        municipality=(incident.municipality.strip() if place else "")[:120],
+        municipality=gazetteer.public_name(incident.municipality)[:120] if place else "",
         nis=place.nis if place else "",
         lat=place.lat if place else None,
         lon=place.lon if place else None,
