@@ -283,3 +283,21 @@ def test_the_public_place_is_always_a_municipality_name_never_a_hamlet_or_a_note
         client.get(path).content.decode() for path in ("/en/blotter/", "/blotter.geojson")
     )
     assert "Zoutenaaie" not in body and "Peeters" not in body and "李四" not in body
+
+
+def test_a_minor_named_by_a_written_out_age_or_a_common_word_is_never_published(db, tmp_path):
+    from copps.blotter import policy
+    from copps.blotter.models import Incident
+
+    texts = [
+        "Fiets gestolen van een zestienjarige",
+        "Gsm afgenomen van een tiener aan het station",
+        "Vélo volé à un garçon de quinze ans",
+        "Un ado a été bousculé",
+        "Fahrrad eines Fünfzehnjährigen gestohlen",
+    ]
+    for n, text in enumerate(texts):
+        incident = Incident(incident_id=f"K{n}", category_code="theft", summary=text, status="open")
+        assert policy.involves_minor(incident), text
+    adult = Incident(incident_id="A", category_code="theft", summary="Fiets gestolen, al twee jaar")
+    assert not policy.involves_minor(adult)

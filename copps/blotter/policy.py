@@ -66,8 +66,16 @@ MINOR_RE = re.compile(
     r"\b(minderjarig\w*|kind(?:eren)?|jongen(?:tje)?|meisje\w*|baby|peuter|kleuter|scholier\w*|"
     r"mineur\w*|enfant\w*|bébé|adolescent\w*|écolier\w*|collégien\w*|"
     r"minderjährig\w*|kinder|jugendlich\w*|schüler\w*|"
-    r"minor|child(?:ren)?|juvenile|toddler|teen(?:ager)?s?|schoolboy|schoolgirl)\b"
-    r"|\b(?:1[0-7]|[1-9])[- ]?(?:jarige?|jaar\b|ans?\b|jährige?|years?[- ]old)",
+    r"minor|child(?:ren)?|juvenile|toddler|teen(?:ager)?s?|schoolboy|schoolgirl|"
+    r"tiener\w*|puber\w*|ados?|fillette\w*|garçonnet\w*|gamin\w*)\b"
+    r"|\b(?:1[0-7]|[1-9])[- ]?(?:jarige?|jaar\b|ans?\b|jährige?|years?[- ]old)"
+    # Ages written out: "zestienjarige", "de quinze ans", "Fünfzehnjährigen".
+    r"|\b(?:een|één|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|"
+    r"vijftien|zestien|zeventien)(?:[- ]?jarig\w*|\s+jaar\s+oud\b)"
+    r"|\bde\s+(?:un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|"
+    r"quinze|seize|dix-sept)\s+ans\b"
+    r"|\b(?:ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|dreizehn|vierzehn|"
+    r"fünfzehn|sechzehn|siebzehn)(?:[- ]?jährig\w*|\s+jahre\s+alt\b)",
     re.IGNORECASE,
 )
 
