@@ -301,3 +301,17 @@ def test_a_minor_named_by_a_written_out_age_or_a_common_word_is_never_published(
         assert policy.involves_minor(incident), text
     adult = Incident(incident_id="A", category_code="theft", summary="Fiets gestolen, al twee jaar")
     assert not policy.involves_minor(adult)
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(db):
+    from copps.blotter import importer
+    from copps.blotter.models import Incident
+
+    raw = (
+        b"incident_id,reported_at,category_code,summary,summary\n"
+        b"D1,2026-11-01T10:00,theft,Fiets gestolen,Jan Peeters 0470 12 34 56\n"
+    )
+    result = importer.Result()
+    importer.import_rows(importer.rows_from_file(raw, "x.csv", result), result=result)
+    assert result.errors == [(1, "header: column(s) named twice: summary")]
+    assert not Incident.objects.exists()

@@ -200,6 +200,10 @@ def csv_rows(text: str, result: Result) -> Iterator[tuple[int, Any]]:
     if missing:
         result.errors.append((1, f"header: missing column(s) {', '.join(missing)}"))
         return
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:  # which of the two would be meant? (the last one silently won)
+        result.errors.append((1, f"header: column(s) named twice: {', '.join(twice[:10])}"))
+        return
     unknown = [h for h in header if h not in FIELDS]
     if unknown:
         result.notes.append(f"ignored column(s): {', '.join(unknown[:10])}")
