@@ -315,3 +315,25 @@ def test_a_csv_header_naming_a_column_twice_is_refused(db):
     importer.import_rows(importer.rows_from_file(raw, "x.csv", result), result=result)
     assert result.errors == [(1, "header: column(s) named twice: summary")]
     assert not Incident.objects.exists()
+
+
+def test_the_same_incident_sent_again_in_another_form_changes_nothing(db):
+    from copps.blotter import importer
+
+    first = {
+        "incident_id": "P1",
+        "reported_at": "2026-11-01T10:00:00",
+        "category_code": "theft",
+        "lat": "51.2",
+        "lon": "4.4",
+    }
+    again = {
+        "lon": 4.4,
+        "lat": 51.2,
+        "category_code": "theft",
+        "reported_at": "2026-11-01T09:00:00Z",
+        "incident_id": "P1",
+    }
+    importer.import_rows([(1, first)])
+    result = importer.import_rows([(1, again)])
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -168,8 +168,12 @@ def clean_row(row: Any) -> dict:
 
 
 def content_hash(data: dict) -> str:
+    # Moments in UTC: "10:00" (Belgian time), "10:00+01:00" and "09:00Z" are the same report.
     canonical = json.dumps(
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in sorted(data.items())},
+        {
+            k: (v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v)
+            for k, v in sorted(data.items())
+        },
         ensure_ascii=False,
         sort_keys=True,
     )
