@@ -26,7 +26,7 @@ class Decision(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn by the source")
     PUBLISHED = "published", _("Published")
     REVIEW = "review", _("Waiting for a person (redaction unsure)")
-    REJECTED = "rejected", _("Rejected by a reviewer")
+    REJECTED = "rejected", _("Rejected")  # by a reviewer (publish.reject_review)
 
 
 class Incident(models.Model):

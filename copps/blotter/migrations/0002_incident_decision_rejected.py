@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='incident',
             name='decision',
-            field=models.CharField(choices=[('waiting', 'Waiting for its publication delay'), ('held', 'Held back: category not public'), ('unknown', 'Held back: unknown category'), ('excluded', 'Never published (sensitive)'), ('withdrawn', 'Withdrawn by the source'), ('published', 'Published'), ('review', 'Waiting for a person (redaction unsure)'), ('rejected', 'Rejected by a reviewer')], db_index=True, default='waiting', max_length=10),
+            field=models.CharField(choices=[('waiting', 'Waiting for its publication delay'), ('held', 'Held back: category not public'), ('unknown', 'Held back: unknown category'), ('excluded', 'Never published (sensitive)'), ('withdrawn', 'Withdrawn by the source'), ('published', 'Published'), ('review', 'Waiting for a person (redaction unsure)'), ('rejected', 'Rejected')], db_index=True, default='waiting', max_length=10),
         ),
     ]
