@@ -337,3 +337,15 @@ def test_the_same_incident_sent_again_in_another_form_changes_nothing(db):
     importer.import_rows([(1, first)])
     result = importer.import_rows([(1, again)])
     assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+
+def test_a_withdrawal_written_with_a_decomposed_accent_is_a_withdrawal():
+    import unicodedata
+
+    from copps.blotter import policy
+    from copps.blotter.models import Incident, PolicyVersion
+
+    status = unicodedata.normalize("NFD", "Annulé")
+    incident = Incident(incident_id="W", category_code="theft", status=status)
+    rules = PolicyVersion(categories=policy.default_categories())
+    assert policy.decide(incident, rules)[0] == "withdrawn"

@@ -13,6 +13,7 @@ are never published; any other code is unknown and held back.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -174,7 +175,8 @@ def decide(incident: Incident, policy: PolicyVersion) -> tuple[str, datetime | N
     if incident.decision == Decision.REJECTED:
         # A person said no: no new policy or corrected record overrules that.
         return Decision.REJECTED, None
-    if incident.status.strip().casefold() in WITHDRAWN_STATUSES:
+    status = unicodedata.normalize("NFC", incident.status).strip().casefold()
+    if status in WITHDRAWN_STATUSES:  # "annulé" may come with a decomposed accent
         return Decision.WITHDRAWN, None
     rule = policy.categories.get(incident.category_code)
     if incident.category_code in SENSITIVE_CODES and not (rule and rule.get("public")):
