@@ -66,7 +66,7 @@ def test_it_keeps_the_cursor_and_reads_only_what_is_newer(mastodon):
     fake_mastodon.inject_mention("eerste")
     pull.pull_due()
     cursor = PullCursor.objects.get(channel=mastodon)
-    first = SandboxPost.objects.get(service="mastodon-notification").external_id
+    first = SandboxPost.objects.get(service="mastodon-notif").external_id
     assert cursor.cursor == first and cursor.pulled_at and not cursor.last_error
     seen = []
     original = http._fakes[sandbox.host("mastodon")]

@@ -374,7 +374,7 @@ def inject_mention(
         "poll": None,
     }
     row = SandboxPost.objects.create(
-        service="mastodon-notification", account=account["id"], external_id="", text=text
+        service="mastodon-notif", account=account["id"], external_id="", text=text
     )
     notification = {
         "id": str(row.pk),
@@ -399,7 +399,7 @@ def _notifications(request: httpx.Request, account: dict) -> httpx.Response:
         max_id = int(params.get("max_id") or 0)
     except ValueError:
         return _error(422, "Invalid parameter")
-    rows = SandboxPost.objects.filter(service="mastodon-notification", account=account["id"])
+    rows = SandboxPost.objects.filter(service="mastodon-notif", account=account["id"])
     after_min = "min_id" in params
     if after_min or since_id:
         rows = rows.filter(pk__gt=max(min_id, since_id))
