@@ -251,12 +251,11 @@ def round_time(moment: datetime, minutes: int) -> datetime:
 
 
 def publish_after(reported_at: datetime, delay_hours: float, rounding_minutes: int) -> datetime:
-    """When an incident may go out: the end of its rounded time slice plus the delay, so every
-    incident of a slice appears at the same moment (someone polling the feed each minute would
-    otherwise read the exact report time off the moment an entry appears)."""
-    start = round_time(reported_at, rounding_minutes).astimezone(UTC)
-    end = start + timedelta(minutes=max(1, int(rounding_minutes)))
-    return max(end, reported_at) + timedelta(hours=delay_hours)
+    """When an incident may go out: its report time plus the category's delay (the contract:
+    published within a minute once the delay has passed). Someone polling the feed each minute
+    can therefore tell the report time to the minute, whatever the rounding of the displayed
+    time: a force that minds lengthens the delay (``rounding_minutes`` is kept for callers)."""
+    return reported_at + timedelta(hours=delay_hours)
 
 
 def generalise(incident: Incident, policy: PolicyVersion) -> Public:
