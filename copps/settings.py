@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "copps.federation",
     "copps.inbox",
     "copps.blotter",
+    "copps.listening",
     "copps.investigations",
     "copps.public",
     "copps.worker",
