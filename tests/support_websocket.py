@@ -108,5 +108,10 @@ def identity_event(time_us: int, did: str = "did:plc:abc") -> dict:
         "did": did,
         "time_us": time_us,
         "kind": "identity",
-        "identity": {"did": did, "handle": "someone.bsky.social", "seq": 1, "time": "2026-05-25T14:23:28.757Z"},
+        "identity": {
+            "did": did,
+            "handle": "someone.bsky.social",
+            "seq": 1,
+            "time": "2026-05-25T14:23:28.757Z",
+        },
     }

@@ -71,7 +71,9 @@ class FeedServer:
 
 def test_it_reads_a_feed_and_only_new_entries_on_the_next_poll():
     source = _source(SourceKind.RSS, url=FEED_URL)
-    server = FeedServer(_rss(("a1", "Brand in Gent", "De &lt;b&gt;brandweer&lt;/b&gt; is ter plaatse.")))
+    server = FeedServer(
+        _rss(("a1", "Brand in Gent", "De &lt;b&gt;brandweer&lt;/b&gt; is ter plaatse."))
+    )
     with http.fake(server):
         assert rss.poll(source) == 1
         source.refresh_from_db()
@@ -284,7 +286,12 @@ def _status(sid: str, html: str, *, lang="nl", acct="alice@example.social") -> d
         "content": html,
         "reblog": None,
         "application": None,
-        "account": {"id": "1", "username": "alice", "acct": acct, "url": "https://example.social/@alice"},
+        "account": {
+            "id": "1",
+            "username": "alice",
+            "acct": acct,
+            "url": "https://example.social/@alice",
+        },
         "media_attachments": [],
         "mentions": [],
         "tags": [{"name": "politie", "url": "https://mastodon.example/tags/politie"}],
@@ -303,10 +310,14 @@ class MastodonServer:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.url.path.startswith("/api/v1/streaming/"):
-            return httpx.Response(200, content=self.stream, headers={"Content-Type": "text/event-stream"})
+            return httpx.Response(
+                200, content=self.stream, headers={"Content-Type": "text/event-stream"}
+            )
         min_id = int(request.url.params.get("min_id", "0"))
         limit = int(request.url.params.get("limit", "20"))
-        newer = sorted((s for s in self.statuses if int(s["id"]) > min_id), key=lambda s: int(s["id"]))
+        newer = sorted(
+            (s for s in self.statuses if int(s["id"]) > min_id), key=lambda s: int(s["id"])
+        )
         page = newer[:limit] if min_id else newer[-limit:]
         return httpx.Response(200, json=sorted(page, key=lambda s: -int(s["id"])))
 
@@ -345,14 +356,17 @@ def _sse(*events: tuple[str, str]) -> bytes:
 
 
 def test_it_reads_the_streaming_api_after_catching_up():
-    stream = _sse(
-        ("update", json.dumps(_status("201", "<p>Live &lt;nieuws&gt;</p>", lang="fr"))),
-        ("delete", "201"),
-        ("status.update", json.dumps(_status("201", "<p>bewerkt</p>"))),
-        ("update", "{not json"),
-        ("update", json.dumps(_status("202", "<p>" + "x" * 20_000 + "</p>"))),
-        ("update", json.dumps(_status("203", "<p>Nog een</p>"))),
-    ) + b"event: update\ndata: \xff\xfe\n\n"
+    stream = (
+        _sse(
+            ("update", json.dumps(_status("201", "<p>Live &lt;nieuws&gt;</p>", lang="fr"))),
+            ("delete", "201"),
+            ("status.update", json.dumps(_status("201", "<p>bewerkt</p>"))),
+            ("update", "{not json"),
+            ("update", json.dumps(_status("202", "<p>" + "x" * 20_000 + "</p>"))),
+            ("update", json.dumps(_status("203", "<p>Nog een</p>"))),
+        )
+        + b"event: update\ndata: \xff\xfe\n\n"
+    )
     server = MastodonServer([_status("200", "<p>Gemist tijdens de herstart</p>")], stream)
     source = _source(
         SourceKind.MASTODON, instance=INSTANCE, tag="politie", streaming=True, token="secret"
@@ -420,7 +434,10 @@ def test_the_webhook_refuses_bad_requests(client, hook, settings):
     assert post(url, "{not json").status_code == 400
     assert post(url, '"a string"').status_code == 400
     assert client.post(url, b"\xff\xfe", content_type="application/json").status_code == 400
-    assert post(url, [{"id": i, "text": "t"} for i in range(webhook.MAX_RECORDS + 1)]).status_code == 413
+    assert (
+        post(url, [{"id": i, "text": "t"} for i in range(webhook.MAX_RECORDS + 1)]).status_code
+        == 413
+    )
     assert post(url, json.dumps({"id": 1, "text": "x" * (webhook.MAX_BODY + 1)})).status_code == 413
     assert client.get(url).status_code == 405
     source.enabled = False

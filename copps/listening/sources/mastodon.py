@@ -57,7 +57,8 @@ def to_incoming(status: object) -> pipeline.Incoming | None:
     """A Mastodon Status as an ``Incoming`` (a boost carries the boosted status' text)."""
     if not isinstance(status, dict) or not isinstance(status.get("id"), str):
         return None
-    shown = status.get("reblog") if isinstance(status.get("reblog"), dict) else status
+    reblog = status.get("reblog")
+    shown: dict = reblog if isinstance(reblog, dict) else status
     content = shown.get("content")
     if not isinstance(content, str):
         return None
@@ -65,7 +66,8 @@ def to_incoming(status: object) -> pipeline.Incoming | None:
     text = usable("\n".join(part for part in parts if part))
     if text is None:
         return None
-    account = status.get("account") if isinstance(status.get("account"), dict) else {}
+    owner = status.get("account")
+    account: dict = owner if isinstance(owner, dict) else {}
     key = status.get("uri") if isinstance(status.get("uri"), str) else status["id"]
     url = shown.get("url") or shown.get("uri") or ""
     return pipeline.Incoming(
@@ -154,7 +156,8 @@ def run(
     ) as response:
         if response.status_code != 200:
             raise SourceError(f"stream answered HTTP {response.status_code}")
-        event, data = "", []
+        event = ""
+        data: list[str] = []
         for line in _lines(response):
             if stop.is_set():
                 break
@@ -215,4 +218,3 @@ def _dispatch(source: Source, payload: str) -> int:
         return 0
     newest = max(_id(status.get("id")), _id(Source.objects.get(pk=source.pk).cursor))
     return len(pipeline.ingest(source, [item], cursor=str(newest) if newest else None))
-

@@ -18,7 +18,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from copps.lib import http
 from copps.listening import pipeline

@@ -50,7 +50,9 @@ def _error(status: int, message: str) -> JsonResponse:
 def receive(request: HttpRequest, source_id: int, token: str) -> JsonResponse:
     source = Source.objects.filter(pk=source_id, kind=SourceKind.WEBHOOK, enabled=True).first()
     expected = str((source.config or {}).get("token_sha256", "")) if source else ""
-    if not expected or not hmac.compare_digest(expected.encode(), _digest(token).encode()):
+    if source is None or not expected:
+        return _error(403, "forbidden")
+    if not hmac.compare_digest(expected.encode(), _digest(token).encode()):
         return _error(403, "forbidden")
     try:
         length = int(request.headers.get("Content-Length") or 0)

@@ -67,6 +67,4 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {exc}") from None
         for line, message in report.errors:
             self.stderr.write(f"line {line}: {message}")
-        self.stdout.write(
-            f"read={report.read} stored={report.stored} skipped={report.skipped}"
-        )
+        self.stdout.write(f"read={report.read} stored={report.stored} skipped={report.skipped}")
