@@ -3,7 +3,7 @@
 ``JetstreamReplay(frames)`` serves ``ws://127.0.0.1:<port>/subscribe``. A frame is an event
 (a dict, sent as JSON, and only when its ``time_us`` is at or after the ``cursor=`` the client
 asked for, as Jetstream does), or a raw ``str``/``bytes`` frame sent as it is (broken JSON,
-invalid UTF-8), or ``BROKEN`` (bytes written on the socket that are no WebSocket frame), or
+invalid UTF-8 in a binary frame), ``INVALID_TEXT`` (a text frame that is not UTF-8), or ``BROKEN`` (bytes written on the socket that are no WebSocket frame), or
 ``DROP`` (the TCP connection is cut without a closing handshake). ``DROP``/``BROKEN`` act on the
 first connection only, so a reconnecting client gets the rest. After the script the server
 closes normally (1000). ``paths`` lists the request paths of every connection.
@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.sync.server import ServerConnection, serve
 
 DROP = object()
+# A text frame whose payload is not UTF-8 (websockets itself never sends one).
+INVALID_TEXT = object()
 BROKEN = object()
 
 
@@ -57,6 +59,9 @@ class JetstreamReplay:
                 raw.close()
                 self.finished.set()
                 return
+            if frame is INVALID_TEXT:
+                connection.socket.sendall(b"\x81\x04\xff\xfe\xfa\xfb")
+                continue
             if isinstance(frame, dict):
                 if frame.get("time_us", 0) < cursor:
                     continue

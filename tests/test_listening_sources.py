@@ -21,6 +21,7 @@ from copps.listening.sources import bluesky, importer, mastodon, rss, webhook
 from tests.support_websocket import (
     BROKEN,
     DROP,
+    INVALID_TEXT,
     JetstreamReplay,
     delete_event,
     identity_event,
@@ -235,6 +236,8 @@ def test_it_skips_and_counts_invalid_json_invalid_utf8_and_huge_posts():
     frames = [
         '{"did": "did:plc:abc", "time_us": 1, "kind": "comm',
         b"\xff\xfe\xfa not utf-8",
+        INVALID_TEXT,
+        "x" * (bluesky.MAX_FRAME + 1),
         "[1, 2, 3]",
         post_event(T0 + 1, "huge", "x" * 20_000),
         post_event(T0 + 2, "surrogate", "\ud800 lone"),
@@ -244,8 +247,9 @@ def test_it_skips_and_counts_invalid_json_invalid_utf8_and_huge_posts():
         source = _jetstream(server.url)
         assert bluesky.run(source) == 1
     source.refresh_from_db()
-    assert source.skipped == 5
+    assert source.skipped == 7
     assert _ids(source) == ["at://did:plc:abc/app.bsky.feed.post/good"]
+    assert len(server.paths) == 1  # none of them cost the connection
 
 
 def test_it_refuses_a_private_jetstream_address_unless_allowed():
@@ -493,3 +497,66 @@ def test_the_command_makes_a_webhook_token_and_runs_sources_once(capsys):
     with http.fake(FeedServer(_rss(("a", "b", "c")))):
         call_command("listening_run", "--once", "--source", str(feed.pk))
     assert f"source {feed.pk} (rss): received=1 skipped=0 ok" in capsys.readouterr().out
+
+
+# --- Telegram ---------------------------------------------------------------------------------
+
+
+class TelegramServer:
+    """getUpdates as the Bot API answers it: updates from ``offset`` on, at most ``limit``."""
+
+    def __init__(self, updates: list[dict]):
+        self.updates, self.requests = updates, []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.path != "/bot123:abc/getUpdates":
+            return httpx.Response(
+                404, json={"ok": False, "error_code": 404, "description": "Not Found"}
+            )
+        offset = int(request.url.params.get("offset", "0"))
+        limit = int(request.url.params.get("limit", "100"))
+        result = [u for u in self.updates if u["update_id"] >= offset][:limit]
+        return httpx.Response(200, json={"ok": True, "result": result})
+
+
+def _channel_post(update_id: int, message_id: int, text: str | None, *, username="politiegent"):
+    post = {
+        "message_id": message_id,
+        "sender_chat": {
+            "id": -1001234,
+            "title": "Politie Gent",
+            "username": username,
+            "type": "channel",
+        },
+        "chat": {"id": -1001234, "title": "Politie Gent", "username": username, "type": "channel"},
+        "date": 1783159200,
+    }
+    if text is not None:
+        post["text"] = text
+    return {"update_id": update_id, "channel_post": post}
+
+
+def test_it_reads_telegram_channel_posts_from_the_stored_offset():
+    server = TelegramServer(
+        [_channel_post(10, 1, "Wegenwerken in Gent"), _channel_post(11, 2, None)]
+    )
+    source = _source(SourceKind.TELEGRAM, token="123:abc")
+    with http.fake(server):
+        assert runner.poll_one(source) == 1
+        server.updates.append(_channel_post(12, 3, "Tweede bericht"))
+        server.updates.append({"update_id": 13, "message": {"message_id": 9, "text": "privé"}})
+        assert runner.poll_one(source) == 1
+    assert server.requests[1].url.params["offset"] == "12"
+    post = Post.objects.get(source=source, external_id="-1001234/1")
+    assert post.url == "https://t.me/politiegent/1" and post.author == "@politiegent"
+    source.refresh_from_db()
+    assert source.cursor == "14" and source.skipped == 1  # the post without text
+
+
+def test_a_telegram_error_is_recorded_without_the_token():
+    source = _source(SourceKind.TELEGRAM, token="999:wrong")
+    with http.fake(TelegramServer([])):
+        runner.poll_one(source)
+    source.refresh_from_db()
+    assert "404" in source.last_error and "999:wrong" not in source.last_error

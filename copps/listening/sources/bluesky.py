@@ -37,7 +37,10 @@ from .base import SourceError, clip, usable
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
 COLLECTION = "app.bsky.feed.post"
 MARGIN_US = 2_000_000  # replay 2 s before the cursor: out-of-order events are not lost
-MAX_FRAME = 1024 * 1024
+MAX_FRAME = 1024 * 1024  # a bigger frame is skipped and counted (posts are small)
+# What the connection accepts at all: a frame above this ends the connection (it would come
+# again after the reconnection, so it is far above any frame Jetstream sends).
+MAX_WIRE_FRAME = 16 * 1024 * 1024
 BATCH = 200
 FLUSH_SECONDS = 1.0
 
@@ -61,6 +64,8 @@ def parse_event(frame: str | bytes) -> tuple[int | None, pipeline.Incoming | Non
     """(time_us, the post or None, usable): ``usable`` is False for a frame to skip and count
     (invalid UTF-8, invalid JSON, a post without usable text); other events (likes, identity,
     deletes) are usable and carry no post."""
+    if len(frame) > MAX_FRAME:
+        return None, None, False
     if isinstance(frame, bytes):
         try:
             frame = frame.decode("utf-8")
@@ -135,11 +140,11 @@ def run(
         batch, skipped, dirty, last_flush = [], 0, False, time.monotonic()
 
     try:
-        with connector(url, max_size=MAX_FRAME, open_timeout=10, close_timeout=2) as ws:
+        with connector(url, max_size=MAX_WIRE_FRAME, open_timeout=10, close_timeout=2) as ws:
             try:
                 while not stop.is_set():
                     try:
-                        frame = ws.recv(timeout=0.5)
+                        frame = ws.recv(timeout=0.5, decode=False)
                     except TimeoutError:
                         frame = None
                     now = time.monotonic()
