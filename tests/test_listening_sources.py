@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -252,6 +253,36 @@ def test_it_skips_and_counts_invalid_json_invalid_utf8_and_huge_posts():
     assert len(server.paths) == 1  # none of them cost the connection
 
 
+REAL_CAPTURE = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/data/social/bluesky_jetstream/jetstream_v1_capture_2026-07-04.jsonl"
+)
+
+
+@pytest.mark.skipif(not REAL_CAPTURE.exists(), reason="../shared/data/social is not here")
+def test_it_replays_the_real_jetstream_capture_cut_in_the_middle_exactly_once():
+    events = [json.loads(line) for line in REAL_CAPTURE.read_text().splitlines() if line]
+    expected = {
+        f"at://{e['did']}/app.bsky.feed.post/{e['commit']['rkey']}"
+        for e in events
+        if e["kind"] == "commit"
+        and e["commit"]["collection"] == "app.bsky.feed.post"
+        and e["commit"]["operation"] == "create"
+        and e["commit"]["record"].get("text", "").strip()
+    }
+    half = len(events) // 2
+    with JetstreamReplay([*events[:half], DROP, *events[half:]]) as server:
+        source = _jetstream(server.url)
+        stop = threading.Event()
+        threading.Thread(target=lambda: (_wait_connections(server, 2), stop.set())).start()
+        runner.stream_one(source, stop=stop)
+    assert len(expected) >= 10
+    assert set(_ids(source)) == expected
+    source.refresh_from_db()
+    assert source.received == len(expected)
+    assert source.cursor == str(max(e["time_us"] for e in events))
+
+
 def test_it_refuses_a_private_jetstream_address_unless_allowed():
     source = _source(SourceKind.BLUESKY, url="ws://127.0.0.1:9/subscribe")
     with pytest.raises(http.Refused):
@@ -314,8 +345,10 @@ class MastodonServer:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.url.path.startswith("/api/v1/streaming/"):
+            # Delivered in small pieces, as a network would: lines span chunks.
+            chunks = (self.stream[i : i + 4096] for i in range(0, len(self.stream), 4096))
             return httpx.Response(
-                200, content=self.stream, headers={"Content-Type": "text/event-stream"}
+                200, content=chunks, headers={"Content-Type": "text/event-stream"}
             )
         min_id = int(request.url.params.get("min_id", "0"))
         limit = int(request.url.params.get("limit", "20"))
@@ -370,20 +403,24 @@ def test_it_reads_the_streaming_api_after_catching_up():
             ("update", json.dumps(_status("203", "<p>Nog een</p>"))),
         )
         + b"event: update\ndata: \xff\xfe\n\n"
+        + b"event: update\ndata: "
+        + b"y" * (mastodon.MAX_LINE * 3)
+        + b"\n\n"
+        + _sse(("update", json.dumps(_status("204", "<p>Na de lange regel</p>"))))
     )
     server = MastodonServer([_status("200", "<p>Gemist tijdens de herstart</p>")], stream)
     source = _source(
         SourceKind.MASTODON, instance=INSTANCE, tag="politie", streaming=True, token="secret"
     )
     with http.fake(server):
-        assert runner.stream_one(source, stop=threading.Event(), once=True) == 3
+        assert runner.stream_one(source, stop=threading.Event(), once=True) == 4
     paths = [r.url.path for r in server.requests]
     assert paths == ["/api/v1/timelines/tag/politie", "/api/v1/streaming/hashtag"]
     assert server.requests[1].url.params["tag"] == "politie"
     assert server.requests[1].headers["authorization"] == "Bearer secret"
     assert Post.objects.get(external_id__endswith="/201").text == "Live <nieuws>"
     source.refresh_from_db()
-    assert source.skipped == 3 and source.cursor == "203" and source.last_error == ""
+    assert source.skipped == 4 and source.cursor == "204" and source.last_error == ""
 
 
 def test_a_public_timeline_uses_the_public_endpoints():

@@ -28,6 +28,7 @@ from .base import SourceError, clip, html_to_text, parse_time, usable
 
 PAGE = 40
 MAX_PAGES = 25
+MAX_LINE = 256 * 1024  # one event's data line: a status with 10,000 characters fits
 
 
 def _base(source: Source) -> str:
@@ -182,23 +183,29 @@ def run(
 
 
 def _lines(response) -> Iterator[str | None]:
-    """Lines of the event stream; ``None`` for a line that is not UTF-8 or too long."""
-    pending = b""
+    """Lines of the event stream; ``None`` for a line that is not UTF-8 or too long (the rest of
+    a too-long line is dropped as it arrives, never held in memory)."""
+    pending, discarding = b"", False
     for chunk in response.iter_bytes():
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for raw in complete:
+            if discarding:
+                discarding = False
+                continue
             yield _decode(raw.removesuffix(b"\r"))
-        if len(pending) > 2 * pipeline.MAX_TEXT * 4:
+        if len(pending) > MAX_LINE:
             pending = b""
-            yield None
-    if pending:
+            if not discarding:
+                discarding = True
+                yield None
+    if pending and not discarding:
         yield _decode(pending)
     yield ""
 
 
 def _decode(raw: bytes) -> str | None:
-    if len(raw) > 2 * pipeline.MAX_TEXT * 4:
+    if len(raw) > MAX_LINE:
         return None
     try:
         return raw.decode("utf-8")
