@@ -514,7 +514,7 @@ def test_it_imports_jsonl_and_reports_bad_lines_by_number(tmp_path, capsys):
 def test_it_imports_csv_with_a_header(tmp_path):
     source = _source(SourceKind.IMPORT)
     file = tmp_path / "posts.csv"
-    file.write_text('id,text,lang\n1,"Een, twee",nl\n2,,fr\n3,"Drie",de,extra\n4,Vier,en\n')
+    file.write_text('\ufeffid,text,lang\n1,"Een, twee",nl\n2,,fr\n3,"Drie",de,extra\n4,Vier,en\n')
     report = importer.import_file(source, file)
     assert (report.stored, report.skipped) == (2, 2)
     assert [line for line, _ in report.errors] == [3, 4]
@@ -597,3 +597,17 @@ def test_a_telegram_error_is_recorded_without_the_token():
         runner.poll_one(source)
     source.refresh_from_db()
     assert "404" in source.last_error and "999:wrong" not in source.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_streams_every_enabled_streaming_source_once(capsys):
+    with JetstreamReplay([post_event(T0, "c1", "Via de opdracht")]) as server:
+        stream = _jetstream(server.url)
+        off = _jetstream(server.url)
+        off.enabled = False
+        off.save()
+        call_command("listening_run", "--once")
+    out = capsys.readouterr().out
+    assert f"source {stream.pk} (bluesky): received=1 skipped=0 ok" in out
+    assert f"source {off.pk} " not in out  # disabled
+    assert len(server.paths) == 1

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from .models import Source, SourceKind
@@ -49,8 +49,11 @@ def _record(source: Source, error: str) -> None:
     fields: dict = {"last_error": error}
     if error:
         fields["last_polled_at"] = timezone.now()
-    Source.objects.filter(pk=source.pk).update(**fields)
     source.last_error = error
+    try:
+        Source.objects.filter(pk=source.pk).update(**fields)
+    except DatabaseError as exc:  # the database itself is failing: keep running, retry later
+        logger.error("listening source %s: cannot record its state: %s", source.pk, exc)
 
 
 def poll_one(source: Source) -> int:

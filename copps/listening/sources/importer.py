@@ -45,7 +45,7 @@ def _jsonl(handle):
             yield number, None, "line too long"
             continue
         try:
-            line = raw.decode("utf-8")
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             yield number, None, "not UTF-8"
             continue
@@ -56,7 +56,7 @@ def _jsonl(handle):
 
 
 def _csv(handle):
-    text = io.TextIOWrapper(handle, encoding="utf-8", errors="strict", newline="")
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
     reader = csv.DictReader(text)
     try:
         header = reader.fieldnames or []
