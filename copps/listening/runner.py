@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from .models import Source, SourceKind
@@ -88,10 +88,17 @@ def poll_due(now=None) -> int:
 
 
 def stream_one(
-    source: Source, *, stop: threading.Event, once: bool = False, idle_seconds: float | None = None
+    source: Source,
+    *,
+    stop: threading.Event,
+    once: bool = False,
+    idle_seconds: float | None = None,
+    between: Callable[[], None] | None = None,
 ) -> int:
     """Keep ``source``'s stream open until ``stop`` is set, reconnecting after failures.
-    ``once``: one connection only (until it closes or is idle for ``idle_seconds``)."""
+    ``once``: one connection only (until it closes or is idle for ``idle_seconds``).
+    ``between``: called after each connection (a thread of its own closes its stale database
+    connection there)."""
     streamer = STREAMERS[source.kind]
     stored, pause = 0, 1.0
     while not stop.is_set():
@@ -106,7 +113,8 @@ def stream_one(
             pause = min(pause * 2, MAX_PAUSE)
             continue
         finally:
-            close_old_connections()
+            if between is not None:
+                between()
         _record(source, "")
         pause = 1.0
         if once:
@@ -144,6 +152,12 @@ def run(
 
 def _thread(source: Source, stop: threading.Event, once: bool) -> None:
     try:
-        stream_one(source, stop=stop, once=once, idle_seconds=5.0 if once else None)
+        stream_one(
+            source,
+            stop=stop,
+            once=once,
+            idle_seconds=5.0 if once else None,
+            between=close_old_connections,
+        )
     finally:
-        close_old_connections()
+        connections.close_all()  # this thread's own connections end with it
