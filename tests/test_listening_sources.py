@@ -611,3 +611,16 @@ def test_the_command_streams_every_enabled_streaming_source_once(capsys):
     assert f"source {stream.pk} (bluesky): received=1 skipped=0 ok" in out
     assert f"source {off.pk} " not in out  # disabled
     assert len(server.paths) == 1
+
+
+def test_a_mastodon_stream_is_refused_on_a_private_address_and_recorded_when_down():
+    private = _source(
+        SourceKind.MASTODON, instance="http://127.0.0.1:9", tag="politie", streaming=True
+    )
+    with pytest.raises(http.Refused):
+        mastodon.run(private)
+    private.config["allow_private"] = True
+    private.save()
+    runner.stream_one(private, stop=threading.Event(), once=True)
+    private.refresh_from_db()
+    assert private.last_error.startswith("NotSent")
