@@ -252,3 +252,49 @@ def request(
                 kwargs.pop(field, None)
         url = next_url
     raise Refused(f"more than {MAX_REDIRECTS} redirects")
+
+
+@contextlib.contextmanager
+def stream(
+    method: str,
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    **kwargs: Any,
+) -> Iterator[httpx.Response]:
+    """Open a long-lived answer (server-sent events, a streaming API) with the same checks as
+    ``request`` (scheme, public address pinned, fakes); no redirects. Yields the response with
+    its body unread: iterate ``iter_lines()``/``iter_bytes()``; ``timeout`` applies to each
+    read, so a silent server raises ``NoAnswer`` after it (streaming servers send heartbeats).
+    Raises ``Refused``, ``NotSent`` or ``NoAnswer`` (also while iterating)."""
+    host, address = _check(url, allow_private=allow_private)
+    transport = _transport_for(host)
+    client = _client(transport)
+    target, extensions = url, {}
+    headers = dict(kwargs.pop("headers", None) or {})
+    if address and transport is None:
+        target, host_header = _pinned(url, host, address)
+        headers.update(host_header)
+        extensions = {"sni_hostname": host}
+    try:
+        outgoing = client.build_request(
+            method, target, timeout=timeout, headers=headers, extensions=extensions, **kwargs
+        )
+        try:
+            raw = client.send(outgoing, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise NotSent(f"{host}: {exc.__class__.__name__}: {exc}") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+            raise Refused(str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise NoAnswer(f"{host}: {exc.__class__.__name__}: {exc}") from None
+        try:
+            yield raw
+        except httpx.HTTPError as exc:
+            raise NoAnswer(f"{host}: {exc.__class__.__name__}: {exc}") from None
+        finally:
+            raw.close()
+    finally:
+        if transport is not None:
+            client.close()
