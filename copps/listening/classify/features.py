@@ -18,6 +18,7 @@ MAX_CHARS = 4000
 _ESCAPED = re.compile(r"\\u([0-9a-fA-F]{4})")
 _URL = re.compile(r"(?:https?://|www\.)\S*|\bhttps?\b", re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
+LETTER = re.compile(r"[^\W\d_]")
 _REPEAT = re.compile(r"(.)\1{2,}")
 _EMOTICON = re.compile(
     r"(?<!\w)(?:[:;=8][-'^o]?[)(\]\[dpo/\\|*]+|<3+|\^\^|xd+)(?!\w)", re.IGNORECASE
@@ -140,9 +141,10 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def feature_strings(text: str, lang: str) -> set[str]:
-    """The feature names of one text (before hashing)."""
-    norm = normalise(text)
+def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
+    """The feature names of one text (before hashing); `norm`: normalise(text), if known."""
+    if norm is None:
+        norm = normalise(text)
     toks = tokens(norm)
     feats = {"_lang=" + lang}
     prev = "<s>"
@@ -151,12 +153,10 @@ def feature_strings(text: str, lang: str) -> set[str]:
         feats.add(prev + " " + tok)
         prev = tok
         if len(tok) > 2 and tok[0] not in "#!_":
-            padded = f" {tok} "
+            padded = f"~ {tok} "
             n = len(padded)
-            for i in range(n - 2):
-                feats.add("~" + padded[i : i + 3])
-                if i + 4 <= n:
-                    feats.add("~" + padded[i : i + 4])
+            feats.update([padded[0] + padded[i : i + 3] for i in range(1, n - 2)])
+            feats.update([padded[0] + padded[i : i + 4] for i in range(1, n - 3)])
     feats.add(prev + " </s>")
     pos = neg = 0
     for tok in toks:
@@ -172,16 +172,21 @@ def feature_strings(text: str, lang: str) -> set[str]:
         feats.update(("_neg", f"_neg{min(neg, 3)}"))
     if pos and neg:
         feats.add("_mixed")
-    letters = [c for c in norm if c.isalpha()]
-    if len(letters) >= 6 and sum(c.isupper() for c in letters) > 0.6 * len(letters):
+    letters = sum(map(str.isalpha, norm))
+    if letters >= 6 and sum(map(str.isupper, norm)) > 0.6 * letters:
         feats.add("_shouting")
     if not toks:
         feats.add("_empty")
     return feats
 
 
-def hashed(text: str, lang: str, bits: int) -> list[int]:
-    """Sorted distinct bucket numbers of a text's features (crc32, stable across processes)."""
-    mask = (1 << bits) - 1
+def checksums(text: str, lang: str, norm: str | None = None) -> list[int]:
+    """crc32 of each feature (stable across processes, unlike hash())."""
     crc = zlib.crc32
-    return sorted({crc(f.encode("utf-8")) & mask for f in feature_strings(text, lang)})
+    return [crc(f.encode("utf-8")) for f in feature_strings(text, lang, norm)]
+
+
+def hashed(text: str, lang: str, bits: int) -> list[int]:
+    """Sorted distinct bucket numbers of a text's features: crc32 modulo 2**bits."""
+    mask = (1 << bits) - 1
+    return sorted({c & mask for c in checksums(text, lang)})
