@@ -201,3 +201,14 @@ def test_the_shipped_models_are_small():
     sizes = [p.stat().st_size for p in classify.MODEL_DIR.glob("*.npz")]
     assert len(sizes) == 2
     assert sum(sizes) < 3 * 1024 * 1024
+
+
+def test_an_emotion_fits_the_sentiment_and_only_comes_with_nl_fr_de_opinions():
+    results = [analyse(ex["text"]) for ex in EXAMPLES]
+    for result in results:
+        if result.emotion:
+            assert result.sentiment != "neutral"
+            assert result.lang != "en"
+            assert result.emotion in classify.EMOTIONS_OF[result.sentiment]
+    assert sum(bool(r.emotion) for r in results) >= 6
+    assert analyse("Was für ein wunderschöner Tag, ich freue mich so sehr").emotion == "joy"

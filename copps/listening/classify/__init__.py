@@ -26,8 +26,12 @@ SENTIMENTS = ("negative", "neutral", "positive")
 DEFAULT_LANGUAGE = "nl"
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 
-# Below this probability the emotion is reported as "" (no clear emotion).
-EMOTION_THRESHOLD = 0.35
+# Below this share (among the emotions that fit the sentiment) the emotion is "".
+EMOTION_THRESHOLD = 0.4
+EMOTIONS_OF = {
+    "positive": ("anticipation", "joy", "surprise", "trust"),
+    "negative": ("anger", "disgust", "fear", "sadness", "surprise"),
+}
 EMOTION_LANGUAGES = ("nl", "fr", "de")
 
 
@@ -135,9 +139,12 @@ def analyse(text: str) -> Analysis:
     if label != "neutral" and lang in EMOTION_LANGUAGES:
         emo = models.emotion.probabilities(crcs)
         scores.update(zip(models.emotion.labels, emo.round(4).tolist(), strict=True))
-        best = int(emo.argmax())
-        if emo[best] >= EMOTION_THRESHOLD:
-            emotion = models.emotion.labels[best]
+        # Only an emotion that fits the sentiment (no "joy" in a negative post).
+        fits = [i for i, e in enumerate(models.emotion.labels) if e in EMOTIONS_OF[label]]
+        share = emo[fits] / emo[fits].sum()
+        best = int(share.argmax())
+        if share[best] >= EMOTION_THRESHOLD:
+            emotion = models.emotion.labels[fits[best]]
     return Analysis(lang=lang, sentiment=label, emotion=emotion, scores=scores)
 
 
