@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--cv", action="store_true", help="print 5-fold CV figures first")
     parser.add_argument("--bits", type=int, default=17)
-    parser.add_argument("--l2", type=float, default=3e-5)
+    parser.add_argument("--l2", type=float, default=6e-5)
     parser.add_argument("--aux-weight", type=float, default=0.0)
     parser.add_argument(
         "--absa-opinion-only",
