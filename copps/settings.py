@@ -336,6 +336,10 @@ COPPS_REDACT_DEDUCE = envbool("COPPS_REDACT_DEDUCE", True)
 # Largest incident batch body the push API reads, and largest console upload (bytes).
 COPPS_BLOTTER_API_MAX_BYTES = envint("COPPS_BLOTTER_API_MAX_BYTES", 20 * 1024 * 1024)
 COPPS_BLOTTER_UPLOAD_MAX_BYTES = envint("COPPS_BLOTTER_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Listening (issue 7): how often polled sources (RSS, Mastodon without streaming, Telegram) are
+# read when they set no interval of their own; the language given to posts without letters.
+COPPS_LISTENING_POLL_SECONDS = envint("COPPS_LISTENING_POLL_SECONDS", 300)
+COPPS_LISTENING_DEFAULT_LANGUAGE = envstr("COPPS_LISTENING_DEFAULT_LANGUAGE", "nl")
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")

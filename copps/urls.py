@@ -30,6 +30,7 @@ urlpatterns = [
     # prefix, as the contract names them; the language comes from ?lang= or the browser.
     path("", include("copps.investigations.tip_urls")),
     path("hooks/sms/", include("copps.inbox.sms_urls")),
+    path("hooks/listening/", include("copps.listening.hook_urls")),
     path("comments/", include("copps.inbox.comment_urls")),
     path("channels/sms/", include("copps.channels.sms_urls")),
     path("push/", include("copps.channels.push_urls")),

@@ -86,9 +86,9 @@ def test_it_never_crashes_on_odd_text(text):
 
 
 def test_text_without_letters_gets_the_default_language(settings):
-    settings.LISTENING_DEFAULT_LANGUAGE = "fr"
+    settings.COPPS_LISTENING_DEFAULT_LANGUAGE = "fr"
     assert language("😀 123") == "fr"
-    settings.LISTENING_DEFAULT_LANGUAGE = "tlh"  # not one we know: the built-in default
+    settings.COPPS_LISTENING_DEFAULT_LANGUAGE = "tlh"  # not one we know: the built-in default
     assert language("😀 123") == "nl"
 
 

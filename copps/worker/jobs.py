@@ -41,6 +41,7 @@ def _jobs():
     from copps.federation import outgoing
     from copps.inbox import jobs as inbox_jobs
     from copps.inbox import pull as inbox_pull
+    from copps.listening import runner as listening_runner
     from copps.investigations.actions import lapse_due
     from copps.newsroom.actions import expire_due, publish_due
 
@@ -62,6 +63,7 @@ def _jobs():
         "inbox_pulled": inbox_pull.pull_due,
         "inbox_expired": inbox_jobs.retention,
         "blotter_published": blotter_publish_due,
+        "listening_polled": listening_runner.poll_due,
         # Once a day after COPPS_BLOTTER_DIGEST_HOUR: yesterday's digests, drafted per area.
         "blotter_digests": blotter_digest_due,
     }

@@ -96,7 +96,7 @@ def _default_language() -> str:
     try:
         from django.conf import settings
 
-        lang = getattr(settings, "LISTENING_DEFAULT_LANGUAGE", DEFAULT_LANGUAGE)
+        lang = getattr(settings, "COPPS_LISTENING_DEFAULT_LANGUAGE", DEFAULT_LANGUAGE)
     except Exception:  # settings not configured (plain Python use)
         lang = DEFAULT_LANGUAGE
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
