@@ -41,8 +41,8 @@ def _jobs():
     from copps.federation import outgoing
     from copps.inbox import jobs as inbox_jobs
     from copps.inbox import pull as inbox_pull
-    from copps.listening import runner as listening_runner
     from copps.investigations.actions import lapse_due
+    from copps.listening import runner as listening_runner
     from copps.newsroom.actions import expire_due, publish_due
 
     return {
