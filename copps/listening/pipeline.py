@@ -1,13 +1,21 @@
 """The listening pipeline's entry point: sources hand over what they read, with their cursor.
 
 ``ingest(source, items, cursor=...)`` stores the new posts and the source's new cursor in one
-transaction (a restart resumes after the last stored item: no loss, no duplicates), then analyses
-and matches them. Items a source could not read are counted with ``skip(source, n)``.
+transaction (a restart resumes after the last stored item: no loss, no duplicates), analysed
+and matched in that same transaction (a stored post is never left unmatched). Items a source could
+not read are counted with ``skip(source, n)``.
+
+Analysis: ``copps.listening.classify.analyse(text)`` when that module is installed (language,
+sentiment, emotion, places); without it the language is the one the source declared and the rest
+stays empty. A post whose normalised text was seen before is a repost: ``repost_of`` points at the
+first one and the analysis is copied from it, not done again. Matching: ``matcher.current()``
+(every active watch, one scan per post); one ``Match`` row per watch that matches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,9 +25,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Post, Source
+from .models import Match, Post, Source
 
 MAX_TEXT = 10_000
+logger = logging.getLogger("copps.listening")
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,49 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(" ".join(folded.split()).encode()).hexdigest()
 
 
+def _classifier():
+    try:
+        from . import classify  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(classify, "analyse", None)
+
+
+def _value(result, name: str, default):
+    if result is None:
+        return default
+    if isinstance(result, dict):
+        return result.get(name, default)
+    return getattr(result, name, default)
+
+
+def analyse(post: Post, classify) -> None:
+    """Fill language, sentiment, emotion and places from the classifier (if there is one)."""
+    if classify is None:
+        return
+    try:
+        result = classify(post.text)
+    except Exception:  # a post the classifier chokes on is stored unanalysed, never lost
+        logger.exception("listening: analysis failed for %s", post.external_id[:80])
+        return
+    language = _value(result, "lang", None) or _value(result, "language", None)
+    if language:
+        post.language = str(language)[:8]
+    post.sentiment = str(_value(result, "sentiment", "") or "")[:10]
+    post.emotion = str(_value(result, "emotion", "") or "")[:20]
+    places = _value(result, "places", None)
+    if places:
+        post.places = [str(p) for p in places][:50]
+
+
 def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> list[Post]:
-    """Store new posts (an id seen before from this source is skipped) and the cursor."""
+    """Store new posts (an id seen before from this source is skipped) and the cursor; analyse
+    them, link reposts and record their matches, all in one transaction."""
+    from . import matcher
+
     batch = [i for i in items if i.external_id and i.text and i.text.strip()]
     now = timezone.now()
+    classify = _classifier()
     with transaction.atomic():
         seen = set(
             Post.objects.filter(
@@ -69,7 +117,41 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
                     received_at=now,
                 )
             )
+        # Reposts: the first post with the same fingerprint (stored before, or earlier here).
+        originals: dict[str, Post] = {}
+        for stored in Post.objects.filter(
+            fingerprint__in={p.fingerprint for p in new}, repost_of__isnull=True
+        ).order_by("-pk"):
+            originals[stored.fingerprint] = stored  # the oldest wins (last assigned)
+        in_batch: list[tuple[Post, Post]] = []
+        for post in new:
+            original = originals.get(post.fingerprint)
+            if original is None:
+                analyse(post, classify)
+                originals[post.fingerprint] = post
+                continue
+            post.sentiment, post.emotion = original.sentiment, original.emotion
+            post.language = original.language or post.language
+            post.places = list(original.places or [])
+            if original.pk is not None:
+                post.repost_of_id = original.pk
+            else:
+                in_batch.append((post, original))
         Post.objects.bulk_create(new)
+        if in_batch:
+            for post, original in in_batch:
+                post.repost_of_id = original.pk
+            Post.objects.bulk_update([p for p, _o in in_batch], ["repost_of"])
+        if new:
+            compiled = matcher.current()
+            matches = [
+                Match(watch_id=watch_id, post=post, matched_at=now)
+                for post in new
+                for watch_id in compiled.match(
+                    post.text, author=post.author, language=post.language, places=post.places
+                )
+            ]
+            Match.objects.bulk_create(matches, batch_size=1000)
         fields: dict = {"received": F("received") + len(new), "last_polled_at": now}
         if cursor is not None:
             fields["cursor"] = cursor
