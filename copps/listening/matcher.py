@@ -6,10 +6,10 @@ folded case, no accents, one space between words, a space at both ends). Word bo
 part of the patterns: a word is `` word ``, a prefix `` prefix``, a hashtag `` # tag ``, so a
 hit found by the scan is a whole-word hit, with no second check.
 
-One scan gives the set of patterns present. Only the watches one of whose *positive* terms (not
-under a NOT) fired are evaluated — ``query.parse`` refuses queries that could match without one —
-plus the watches whose positive terms include a language, an author or a place the analysis
-found, looked up in their own small indexes. Each watch's boolean expression is compiled to a
+One scan gives the set of patterns present. Only the watches one of whose *trigger* terms fired
+are evaluated: the positive terms (not under a NOT; ``query.parse`` refuses queries that could
+match without one), and of an AND only its cheapest child's. Watches triggered by a language, an
+author or a place the analysis found are looked up in their own small indexes. Each watch's boolean expression is compiled to a
 Python function of (patterns present, author, language, places).
 
 ``current()`` returns the matcher for the active watches (active watch, active purpose, not past
@@ -100,7 +100,7 @@ class Matcher:
             index = len(self.watch_ids)
             self.watch_ids.append(watch_id)
             self.tests.append(eval(f"lambda f, a, l, p: {code(tree)}", {}))  # noqa: S307 - our code
-            for term in q.positive_terms(tree):
+            for term in triggers(tree):
                 for k in leaf_patterns(term):
                     by_pattern[k].add(index)
                 if term.kind == "lang":
@@ -149,6 +149,27 @@ class Matcher:
             return []
         tests, ids = self.tests, self.watch_ids
         return [ids[i] for i in sorted(candidates) if tests[i](fired, author, language, place_set)]
+
+
+# A language fires for a quarter of all posts, a place's names are many: an AND is indexed under
+# its cheapest child only (all of its children must hold for it to match).
+_COST = {"lang": 1000, "place": 3}
+
+
+def triggers(node: q.Node) -> list[q.Term]:
+    """Terms one of which is true whenever ``node`` matches (``node`` can match alone).
+
+    A term: itself. An OR: the triggers of every child. An AND: the triggers of its cheapest child
+    that can match alone (when the AND holds, that child holds too). Never under a NOT.
+    """
+    if isinstance(node, q.Term):
+        return [node]
+    if isinstance(node, q.Or):
+        return [t for c in node.children for t in triggers(c)]
+    if isinstance(node, q.And):
+        options = [triggers(c) for c in node.children if q.can_match_alone(c)]
+        return min(options, key=lambda terms: sum(_COST.get(t.kind, 1) for t in terms))
+    return []
 
 
 # The cached matcher of the active watches ----------------------------------------------------
