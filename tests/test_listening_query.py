@@ -206,3 +206,11 @@ def test_it_skips_a_watch_whose_query_no_longer_parses():
     matcher = Matcher.build([(1, "brand"), (2, "brand)")])
     assert matcher.match("brand") == [1]
     assert set(matcher.errors) == {2}
+
+
+def test_it_finds_an_and_with_a_language_through_its_word():
+    matcher = Matcher.build([(1, "lang:nl brand"), (2, "lang:fr")])
+    assert matcher.by_lang == {"fr": (1,)}  # the first watch is indexed under "brand" only
+    assert matcher.match("grote brand", language="nl") == [1]
+    assert matcher.match("grote brand", language="fr") == [2]
+    assert matcher.match("niets", language="nl") == []

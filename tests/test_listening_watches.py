@@ -339,3 +339,41 @@ def test_it_runs_retention_in_the_worker_tick(source):
     result = worker_jobs.tick(timezone.now() + timedelta(days=2))
     assert result["listening_expired"] == 1
     assert not Post.objects.exists()
+
+
+def test_it_refuses_hostile_numbers_in_the_forms(communicator):
+    client = client_for(communicator)
+    response = client.post("/console/listening/try", {"query": "brand", "posts": 10**9})
+    assert response.status_code == 400
+    response = client.post(
+        "/console/listening/purposes/new",
+        {"name": "x", "kind": "mood", "retention_days": 0},
+    )
+    assert response.status_code == 400
+    assert not Purpose.objects.exists()
+    response = client.post("/console/listening/try", {"query": "x" * 5000, "posts": 10})
+    assert response.status_code == 400
+
+
+def test_it_shows_every_page_of_ones_own_desk(communicator):
+    mood = purpose(description="Stemming rond het festival")
+    watch = Watch.objects.create(purpose=mood, name="festival", query="festival*")
+    client = client_for(communicator)
+    for url in (
+        "/console/listening/",
+        "/console/listening/purposes/new",
+        f"/console/listening/purposes/{mood.pk}",
+        f"/console/listening/purposes/{mood.pk}/edit",
+        f"/console/listening/purposes/{mood.pk}/watches/new",
+        f"/console/listening/watches/{watch.pk}",
+        f"/console/listening/watches/{watch.pk}/edit",
+    ):
+        assert client.get(url).status_code == 200, url
+    response = client.post(
+        f"/console/listening/watches/{watch.pk}/edit",
+        {"name": "festival", "query": "festival* NOT afgelast", "active": "on"},
+    )
+    assert response.status_code == 302
+    watch.refresh_from_db()
+    assert watch.query == "festival* NOT afgelast"
+    assert AuditRecord.objects.filter(action="listening.watch.change").exists()
