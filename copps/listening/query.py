@@ -31,6 +31,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 MAX_QUERY = 2000
 MAX_TERMS = 200
 # ASCII letters, digits and "#" stay; every other byte becomes a space (the fast path).
@@ -43,7 +45,9 @@ class QueryError(ValueError):
     """A query that cannot be parsed: ``message`` says why, ``position`` where (0-based)."""
 
     def __init__(self, message: str, position: int):
-        super().__init__(f"{message} at {position}")
+        super().__init__(
+            _("%(message)s at %(position)s") % {"message": message, "position": position}
+        )
         self.message = message
         self.position = position
 
@@ -149,7 +153,7 @@ class _Token:
 
 
 def _describe(token: _Token) -> str:
-    return "end of query" if token.kind == "END" else f'"{token.text}"'
+    return _("end of query") if token.kind == "END" else f'"{token.text}"'
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -165,7 +169,7 @@ def _tokens(text: str) -> list[_Token]:
         elif c == '"':
             end = text.find('"', i + 1)
             if end < 0:
-                raise QueryError("unclosed quote", i)
+                raise QueryError(_("unclosed quote"), i)
             out.append(_Token("TERM", text[i : end + 1], i))
             i = end + 1
         else:
@@ -176,7 +180,7 @@ def _tokens(text: str) -> list[_Token]:
                 # place:"Sint-Niklaas" — a quoted value after a field name.
                 end = text.find('"', j + 1)
                 if end < 0:
-                    raise QueryError("unclosed quote", j)
+                    raise QueryError(_("unclosed quote"), j)
                 j = end + 1
             raw = text[i:j]
             out.append(_Token(raw if raw in _OPERATORS else "TERM", raw, i))
@@ -204,11 +208,13 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.peek().kind == "END":
-            raise QueryError("empty query", 0)
+            raise QueryError(_("empty query"), 0)
         node = self.parse_or()
         token = self.peek()
         if token.kind != "END":
-            raise QueryError(f"unexpected {_describe(token)}", token.position)
+            raise QueryError(
+                _("unexpected %(token)s") % {"token": _describe(token)}, token.position
+            )
         return node
 
     def parse_or(self) -> Node:
@@ -237,21 +243,23 @@ class _Parser:
             return Not(self.parse_unary())
         if token.kind == "(":
             if self.peek().kind == ")":
-                raise QueryError('empty "()"', token.position)
+                raise QueryError(_('empty "()"'), token.position)
             node = self.parse_or()
             closing = self.peek()
             if closing.kind != ")":
-                raise QueryError('unclosed "("', token.position)
+                raise QueryError(_('unclosed "("'), token.position)
             self.take()
             return node
         if token.kind == "TERM":
             self.count += 1
             if self.count > MAX_TERMS:
-                raise QueryError(f"too many terms (at most {MAX_TERMS})", token.position)
+                raise QueryError(
+                    _("too many terms (at most %(n)s)") % {"n": MAX_TERMS}, token.position
+                )
             return _term(token.text, token.position)
         if token.kind == "END":
-            raise QueryError("a term is missing", token.position)
-        raise QueryError(f"unexpected {_describe(token)}", token.position)
+            raise QueryError(_("a term is missing"), token.position)
+        raise QueryError(_("unexpected %(token)s") % {"token": _describe(token)}, token.position)
 
 
 def _unquote(value: str) -> str:
@@ -262,27 +270,31 @@ def _term(raw: str, position: int) -> Term:
     if raw.startswith('"'):
         tokens = words(raw[1:-1])
         if not tokens:
-            raise QueryError("empty phrase", position)
+            raise QueryError(_("empty phrase"), position)
         return Term("word" if len(tokens) == 1 else "phrase", " ".join(tokens), position)
     if raw.startswith("#"):
         tokens = words(raw[1:].rstrip("*"))
         if len(tokens) != 1:
-            raise QueryError(f'"{raw}" is not a hashtag', position)
+            raise QueryError(_('"%(text)s" is not a hashtag') % {"text": raw}, position)
         return Term("hashtag", tokens[0] + ("*" if raw.endswith("*") else ""), position)
     if raw.startswith("@"):
         name = raw[1:].strip().casefold()
         if not name:
-            raise QueryError('an account is missing after "@"', position)
+            raise QueryError(_('an account is missing after "@"'), position)
         return Term("author", name, position)
     field, sep, value = raw.partition(":")
     if sep and field.casefold() in ("lang", "place"):
         value = _unquote(value).strip()
         if not value:
-            raise QueryError(f'a value is missing after "{field}:"', position)
+            raise QueryError(
+                _('a value is missing after "%(field)s:"') % {"field": field}, position
+            )
         if field.casefold() == "lang":
             code = value.casefold()
             if not _LANG.fullmatch(code):
-                raise QueryError(f'"{value}" is not a language code (such as nl)', position)
+                raise QueryError(
+                    _('"%(text)s" is not a language code (such as nl)') % {"text": value}, position
+                )
             return Term("lang", code, position)
         if _POSTCODE.fullmatch(value):
             return Term("postcode", value, position)
@@ -290,9 +302,9 @@ def _term(raw: str, position: int) -> Term:
     prefix = raw.endswith("*")
     tokens = words(raw.rstrip("*"))
     if not tokens:
-        raise QueryError(f'"{raw}" has no letters or digits', position)
+        raise QueryError(_('"%(text)s" has no letters or digits') % {"text": raw}, position)
     if prefix and len(tokens) != 1:
-        raise QueryError(f'"{raw}": a prefix must be a single word', position)
+        raise QueryError(_('"%(text)s": a prefix must be a single word') % {"text": raw}, position)
     if prefix:
         return Term("prefix", tokens[0], position)
     # "e-mail", "l'agent": several words written as one are a phrase.
@@ -304,7 +316,9 @@ def _place(value: str, position: int) -> Term:
 
     municipality = gazetteer.find(value)
     if municipality is None:
-        raise QueryError(f'"{value}" is not a Belgian municipality we know', position)
+        raise QueryError(
+            _('"%(text)s" is not a Belgian municipality we know') % {"text": value}, position
+        )
     return Term("place", municipality.nis, position, names=place_names(municipality.nis))
 
 
@@ -325,10 +339,12 @@ def parse(text: str) -> Node:
     """The tree of ``text``; raises ``QueryError`` (message, 0-based position)."""
     text = str(text or "")
     if len(text) > MAX_QUERY:
-        raise QueryError(f"the query is too long (at most {MAX_QUERY} characters)", MAX_QUERY)
+        raise QueryError(
+            _("the query is too long (at most %(n)s characters)") % {"n": MAX_QUERY}, MAX_QUERY
+        )
     node = _Parser(text).parse()
     if not can_match_alone(node):
-        raise QueryError("a query needs a term to look for, not only NOT", 0)
+        raise QueryError(_("a query needs a term to look for, not only NOT"), 0)
     return node
 
 
