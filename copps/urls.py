@@ -26,6 +26,7 @@ urlpatterns = [
     path("console/tips/", include("copps.investigations.tip_console_urls")),
     path("console/inbox/", include("copps.inbox.console_urls")),
     path("console/blotter/", include("copps.blotter.console_urls")),
+    path("console/listening/", include("copps.listening.console_urls")),
     # Anonymous tips (/tips/new, /tips/follow-up, /notices/<id>/tip): outside the language
     # prefix, as the contract names them; the language comes from ?lang= or the browser.
     path("", include("copps.investigations.tip_urls")),

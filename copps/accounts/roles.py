@@ -51,11 +51,17 @@ INBOX_INVESTIGATION = "inbox.investigation"  # tips and SMS: read, answer, expor
 BLOTTER_MANAGE = "blotter.manage"
 BLOTTER_IMPORT = "blotter.import"
 
+# Listening (copps.listening): communication purposes (reputation, public mood, rumours, events)
+# and their results; investigation purposes (a case, a legal basis) and their results. Nobody
+# holds both by default.
+LISTENING_COMMUNICATION = "listening.communication"
+LISTENING_INVESTIGATION = "listening.investigation"
+
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COMMUNICATOR: frozenset(
-        _ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION, INBOX_MODERATE}
+        _ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION, INBOX_MODERATE, LISTENING_COMMUNICATION}
     ),
     Role.EDITOR: frozenset(
         _ALL_STAFF
@@ -71,13 +77,16 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             INBOX_COMMUNICATION,
             INBOX_MODERATE,
             BLOTTER_MANAGE,
+            LISTENING_COMMUNICATION,
         }
     ),
     # Officers draft for their own area only (enforced in the message access helper).
     Role.OFFICER: frozenset(_ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION}),
     Role.COACH: frozenset(_ALL_STAFF | {AUDIT_VIEW, GUIDELINES_MANAGE}),
-    Role.INVESTIGATOR: frozenset(_ALL_STAFF | {NOTICES_MANAGE, INBOX_INVESTIGATION}),
-    Role.ANALYST: frozenset(_ALL_STAFF | {BLOTTER_IMPORT}),
+    Role.INVESTIGATOR: frozenset(
+        _ALL_STAFF | {NOTICES_MANAGE, INBOX_INVESTIGATION, LISTENING_INVESTIGATION}
+    ),
+    Role.ANALYST: frozenset(_ALL_STAFF | {BLOTTER_IMPORT, LISTENING_COMMUNICATION}),
     Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
     Role.ADMIN: frozenset(
         _ALL_STAFF
@@ -97,6 +106,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             INBOX_MODERATE,
             BLOTTER_MANAGE,
             BLOTTER_IMPORT,
+            LISTENING_COMMUNICATION,
         }
     ),
 }

@@ -1,25 +1,34 @@
 """The listening pipeline's entry point: sources hand over what they read, with their cursor.
 
 ``ingest(source, items, cursor=...)`` stores the new posts and the source's new cursor in one
-transaction (a restart resumes after the last stored item: no loss, no duplicates), then analyses
-and matches them. Items a source could not read are counted with ``skip(source, n)``.
+transaction (a restart resumes after the last stored item: no loss, no duplicates), analysed
+and matched in that same transaction (a stored post is never left unmatched). Items a source could
+not read are counted with ``skip(source, n)``.
+
+Analysis: ``copps.listening.classify.analyse(text)`` when that module is installed (language,
+sentiment, emotion, places); without it the language is the one the source declared and the rest
+stays empty. A post whose normalised text was seen before is a repost: ``repost_of`` points at the
+first one and the analysis is copied from it, not done again. Matching: ``matcher.current()``
+(every active watch, one scan per post); one ``Match`` row per watch that matches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Post, Source
+from .models import Match, Post, Source
 
 MAX_TEXT = 10_000
+logger = logging.getLogger("copps.listening")
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,102 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(" ".join(folded.split()).encode()).hexdigest()
 
 
+def _classifier():
+    try:
+        from . import classify  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return getattr(classify, "analyse", None)
+
+
+def _value(result, name: str, default):
+    if result is None:
+        return default
+    if isinstance(result, dict):
+        return result.get(name, default)
+    return getattr(result, name, default)
+
+
+def analyse(post: Post, classify) -> None:
+    """Fill language, sentiment, emotion and places from the classifier (if there is one)."""
+    if classify is None:
+        return
+    try:
+        result = classify(post.text)
+    except Exception:  # a post the classifier chokes on is stored unanalysed, never lost
+        logger.exception("listening: analysis failed for %s", post.external_id[:80])
+        return
+    language = _value(result, "lang", None) or _value(result, "language", None)
+    if language:
+        post.language = str(language)[:8]
+    post.sentiment = str(_value(result, "sentiment", "") or "")[:10]
+    post.emotion = str(_value(result, "emotion", "") or "")[:20]
+    places = _value(result, "places", None)
+    if places:
+        post.places = [str(p) for p in places][:50]
+
+
+def _insert_posts(source: Source, posts: list[Post]) -> None:
+    """Insert new posts with one executemany, then read their ids back by external id.
+
+    ``bulk_create`` spends more time preparing a thousand rows than the database does storing
+    them; this keeps Django's own per-field conversion only where it is needed (JSON, dates).
+    """
+    if not posts:
+        return
+    fields = [f for f in Post._meta.concrete_fields if not f.primary_key]
+    converted = {"JSONField", "DateTimeField"}
+    prepare = [
+        (f.attname, f.get_db_prep_save if f.get_internal_type() in converted else None)
+        for f in fields
+    ]
+    rows = [
+        tuple(
+            convert(getattr(post, name), connection) if convert else getattr(post, name)
+            for name, convert in prepare
+        )
+        for post in posts
+    ]
+    table = connection.ops.quote_name(Post._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our names
+        cursor.executemany(sql, rows)
+    ids = dict(
+        Post.objects.filter(
+            source=source, external_id__in=[p.external_id for p in posts]
+        ).values_list("external_id", "pk")
+    )
+    for post in posts:
+        post.pk = ids[post.external_id]
+        post._state.adding = False
+        post._state.db = connection.alias
+
+
+def _insert_matches(rows: list[tuple]) -> None:
+    """One INSERT for many (watch, post, matched_at) rows: a thousand posts may bring thousands
+    of matches, and building a model instance for each costs more than the matching itself."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Match._meta.db_table)
+    # Names from our own model, never from input.
+    columns = ", ".join(
+        connection.ops.quote_name(name) for name in ("watch_id", "post_id", "matched_at")
+    )
+    with connection.cursor() as cursor:
+        sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s)"  # noqa: S608 - our names
+        cursor.executemany(sql, rows)
+
+
 def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> list[Post]:
-    """Store new posts (an id seen before from this source is skipped) and the cursor."""
+    """Store new posts (an id seen before from this source is skipped) and the cursor; analyse
+    them, link reposts and record their matches, all in one transaction."""
+    from . import matcher
+
     batch = [i for i in items if i.external_id and i.text and i.text.strip()]
     now = timezone.now()
+    classify = _classifier()
     with transaction.atomic():
         seen = set(
             Post.objects.filter(
@@ -69,7 +170,42 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
                     received_at=now,
                 )
             )
-        Post.objects.bulk_create(new)
+        # Reposts: the first post with the same fingerprint (stored before, or earlier here).
+        originals: dict[str, Post] = {}
+        for stored in Post.objects.filter(
+            fingerprint__in={p.fingerprint for p in new}, repost_of__isnull=True
+        ).order_by("-pk"):
+            originals[stored.fingerprint] = stored  # the oldest wins (last assigned)
+        in_batch: list[tuple[Post, Post]] = []
+        for post in new:
+            original = originals.get(post.fingerprint)
+            if original is None:
+                analyse(post, classify)
+                originals[post.fingerprint] = post
+                continue
+            post.sentiment, post.emotion = original.sentiment, original.emotion
+            post.language = original.language or post.language
+            post.places = list(original.places or [])
+            if original.pk is not None:
+                post.repost_of_id = original.pk
+            else:
+                in_batch.append((post, original))
+        _insert_posts(source, new)
+        if in_batch:
+            for post, original in in_batch:
+                post.repost_of_id = original.pk
+            Post.objects.bulk_update([p for p, _o in in_batch], ["repost_of"])
+        if new:
+            compiled = matcher.current()
+            at = connection.ops.adapt_datetimefield_value(now)
+            rows = [
+                (watch_id, post.pk, at)
+                for post in new
+                for watch_id in compiled.match(
+                    post.text, author=post.author, language=post.language, places=post.places
+                )
+            ]
+            _insert_matches(rows)
         fields: dict = {"received": F("received") + len(new), "last_polled_at": now}
         if cursor is not None:
             fields["cursor"] = cursor

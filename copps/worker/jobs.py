@@ -34,6 +34,12 @@ def fediverse_retention(now) -> int:
     return retention(now)
 
 
+def listening_retention(now) -> int:
+    from copps.listening.jobs import retention
+
+    return retention(now)
+
+
 def _jobs():
     from copps.blotter.digest import digest_due as blotter_digest_due
     from copps.blotter.publish import publish_due as blotter_publish_due
@@ -62,6 +68,7 @@ def _jobs():
         # Replies and mentions from the channels (and the fediverse) into the citizens' inbox.
         "inbox_pulled": inbox_pull.pull_due,
         "inbox_expired": inbox_jobs.retention,
+        "listening_expired": listening_retention,
         "blotter_published": blotter_publish_due,
         "listening_polled": listening_runner.poll_due,
         # Once a day after COPPS_BLOTTER_DIGEST_HOUR: yesterday's digests, drafted per area.

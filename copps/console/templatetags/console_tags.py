@@ -80,6 +80,12 @@ def _nav_items():
             _("Blotter"),
             "blotter",
         ),
+        (
+            (roles.LISTENING_COMMUNICATION, roles.LISTENING_INVESTIGATION),
+            "listening_console:overview",
+            _("Listening"),
+            "listening",
+        ),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),

@@ -1,0 +1,18 @@
+"""The listening console, mounted at /console/listening/ (namespace ``listening_console``)."""
+
+from django.urls import path
+
+from . import console_views as views
+
+app_name = "listening_console"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("purposes/new", views.purpose_edit, name="purpose-new"),
+    path("purposes/<int:pk>", views.purpose_detail, name="purpose"),
+    path("purposes/<int:pk>/edit", views.purpose_edit, name="purpose-edit"),
+    path("purposes/<int:purpose_pk>/watches/new", views.watch_edit, name="watch-new"),
+    path("watches/<int:pk>", views.watch_results, name="watch"),
+    path("watches/<int:pk>/edit", views.watch_edit, name="watch-edit"),
+    path("try", views.try_query, name="try"),
+]
