@@ -49,11 +49,9 @@ def fingerprint(text: str) -> str:
 
 
 def _classifier():
-    try:
-        from . import classify  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(classify, "analyse", None)
+    from .classify import analyse
+
+    return analyse
 
 
 def _value(result, name: str, default):
