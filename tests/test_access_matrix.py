@@ -82,6 +82,9 @@ EXPECTED = {
     # an analyst's or administrator's token.
     "manage the blotter policy":  (N,   Y,   N,   N,    N,   N,   N,   Y),
     "push incidents (API)":       (N,   N,   N,   N,    N,   Y,   N,   Y),
+    # Listening: communication purposes and investigation purposes never cross.
+    "see communication listening":(Y,   Y,   N,   N,    N,   Y,   N,   Y),
+    "see investigation listening":(N,   N,   N,   N,    Y,   N,   N,   N),
 }
 # fmt: on
 
@@ -445,6 +448,34 @@ def push_incidents(w):
     refused_if(status)
 
 
+def _watch(kind):
+    from datetime import date, timedelta
+
+    from copps.listening.models import Purpose, Watch
+
+    extra = {}
+    if kind == "investigation":
+        extra = {
+            "case_reference": "PV-1",
+            "legal_basis": "art. 46 Sv",
+            "authorised_by": "Onderzoeksrechter",
+            "ends_on": date.today() + timedelta(days=30),
+        }
+    purpose = Purpose.objects.create(name=f"matrix {kind}", kind=kind, **extra)
+    return Watch.objects.create(purpose=purpose, name="w", query="fiets")
+
+
+def see_communication_listening(w):
+    watch = _watch("mood")
+    refused_or_hidden(w.http("get", f"/console/listening/watches/{watch.pk}"))
+
+
+def see_investigation_listening(w):
+    watch = _watch("investigation")
+    refused_or_hidden(w.http("get", f"/console/listening/watches/{watch.pk}"))
+    refused_or_hidden(w.http("get", f"/console/listening/purposes/{watch.purpose_id}"))
+
+
 CELLS = {
     "view console": view_console,
     "create message, own area": create_own_area,
@@ -479,6 +510,8 @@ CELLS = {
     "read tips": read_tips,
     "manage the blotter policy": manage_blotter,
     "push incidents (API)": push_incidents,
+    "see communication listening": see_communication_listening,
+    "see investigation listening": see_investigation_listening,
 }
 
 
