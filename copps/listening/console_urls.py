@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import console_views as views
+from . import dashboard_views
 
 app_name = "listening_console"
 
@@ -14,5 +15,7 @@ urlpatterns = [
     path("purposes/<int:purpose_pk>/watches/new", views.watch_edit, name="watch-new"),
     path("watches/<int:pk>", views.watch_results, name="watch"),
     path("watches/<int:pk>/edit", views.watch_edit, name="watch-edit"),
+    path("watches/<int:pk>/dashboard", dashboard_views.dashboard, name="dashboard"),
+    path("alerts/<int:pk>/acknowledge", dashboard_views.alert_acknowledge, name="alert-ack"),
     path("try", views.try_query, name="try"),
 ]

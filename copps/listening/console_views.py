@@ -54,6 +54,18 @@ def _context(request, **extra) -> dict:
     return {"section": "listening", "kinds": access.kinds_for(request.user), **extra}
 
 
+def open_alerts(user, watch=None):
+    """Alerts not yet acknowledged, of the watches ``user`` may see (the newest 20)."""
+    from .models import ListeningAlert
+
+    alerts = ListeningAlert.objects.filter(
+        watch__purpose__kind__in=access.kinds_for(user), acknowledged_at__isnull=True
+    ).select_related("watch")
+    if watch is not None:
+        alerts = alerts.filter(watch=watch)
+    return list(alerts[:20])
+
+
 # Forms ---------------------------------------------------------------------------------------
 
 
@@ -146,7 +158,11 @@ def query_error_context(form) -> dict | None:
 @listening_view
 def overview(request):
     purposes = access.purposes_for(request.user).annotate(n_watches=Count("watches"))
-    return render(request, "listening/console/overview.html", _context(request, purposes=purposes))
+    return render(
+        request,
+        "listening/console/overview.html",
+        _context(request, purposes=purposes, alerts=open_alerts(request.user)),
+    )
 
 
 @require_safe
@@ -259,6 +275,7 @@ def watch_results(request, pk: int):
             watch=watch,
             purpose=watch.purpose,
             page=page,
+            alerts=open_alerts(request.user, watch),
             try_form=TryForm(
                 initial={"query": watch.query, "posts": TRY_DEFAULT, "watch": watch.pk}
             ),

@@ -146,3 +146,40 @@ class Match(models.Model):
 
     def __str__(self) -> str:
         return f"{self.watch_id}:{self.post_id}"
+
+
+class AlertKind(models.TextChoices):
+    BURST = "burst", _("Burst")
+    TERM = "term", _("Emerging term")
+
+
+class ListeningAlert(models.Model):
+    """A burst in a watch's volume, or an emerging term, with the posts that caused it."""
+
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    # burst: {"count", "mean", "threshold", "posts": [ids]}; term: {"term", "count", "posts"}.
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.watch_id}:{self.kind}"
+
+
+class WatchState(models.Model):
+    """The last evaluation of a watch for alerts: when, and what was already alerted."""
+
+    watch = models.OneToOneField(Watch, on_delete=models.CASCADE, related_name="state")
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    bursting = models.BooleanField(default=False)  # a burst alert was raised and still holds
+    terms = models.JSONField(default=list, blank=True)  # emerging terms already alerted
+
+    def __str__(self) -> str:
+        return f"{self.watch_id}: {self.evaluated_at}"

@@ -40,6 +40,12 @@ def listening_retention(now) -> int:
     return retention(now)
 
 
+def listening_alerts(now) -> int:
+    from copps.listening.alerts import evaluate_due
+
+    return evaluate_due(now)
+
+
 def _jobs():
     from copps.blotter.digest import digest_due as blotter_digest_due
     from copps.blotter.publish import publish_due as blotter_publish_due
@@ -71,6 +77,8 @@ def _jobs():
         "listening_expired": listening_retention,
         "blotter_published": blotter_publish_due,
         "listening_polled": listening_runner.poll_due,
+        # Bursts and emerging terms of the active watches (each at most every 5 minutes).
+        "listening_alerts": listening_alerts,
         # Once a day after COPPS_BLOTTER_DIGEST_HOUR: yesterday's digests, drafted per area.
         "blotter_digests": blotter_digest_due,
     }
