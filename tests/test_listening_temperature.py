@@ -320,3 +320,17 @@ def test_the_banner_shows_alerts_to_their_desk_only_until_acknowledged(
     assert alert.acknowledged_by == communicator
     assert f'data-alert="{alert.pk}"' not in client.get("/console/listening/").content.decode()
     assert client.get(f"/console/listening/alerts/{alert.pk}/acknowledge").status_code == 405
+
+
+def test_retention_deletes_alerts_with_the_matches(watch):
+    from copps.listening import jobs
+
+    old = ListeningAlert.objects.create(
+        watch=watch, kind="burst", detail={}, created_at=NOW - timedelta(days=31)
+    )
+    recent = ListeningAlert.objects.create(
+        watch=watch, kind="burst", detail={}, created_at=NOW - timedelta(days=29)
+    )
+    jobs.retention(NOW)
+    assert list(ListeningAlert.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert old.pk != recent.pk

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from copps.accounts.roles import LISTENING_COMMUNICATION, LISTENING_INVESTIGATION, has_capability
@@ -131,7 +132,7 @@ def evaluate_due(now) -> int:
     """The worker job: every active watch not evaluated in the last ``EVERY``."""
     raised = 0
     due = (
-        active_watches(now.date())
+        active_watches(timezone.localdate(now))
         .select_related("purpose")
         .exclude(state__evaluated_at__gt=now - EVERY)
     )

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 
 from copps.audit import log as audit
 
-from .models import Match, Post, Purpose
+from .models import ListeningAlert, Match, Post, Purpose
 
 UNMATCHED_POSTS_KEPT = timedelta(days=1)
 CHUNK = 5000
@@ -28,6 +28,10 @@ def retention(now) -> int:
         matches += Match.objects.filter(
             watch__purpose_id=purpose_id, matched_at__lt=now - timedelta(days=days)
         ).delete()[0]
+        # Alerts name the posts that caused them: they go with those posts' matches.
+        ListeningAlert.objects.filter(
+            watch__purpose_id=purpose_id, created_at__lt=now - timedelta(days=days)
+        ).delete()
     posts = 0
     unneeded = Post.objects.filter(received_at__lt=now - UNMATCHED_POSTS_KEPT).exclude(
         Exists(Match.objects.filter(post=OuterRef("pk")))

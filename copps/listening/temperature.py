@@ -118,12 +118,14 @@ def burst(watch: Watch, now: datetime) -> Burst | None:
     window = baseline_window(watch, now)
     if window is None:
         return None
+    recent = _matches(watch, now - HOUR, now)
+    count = recent.count()
+    if count < BURST_MIN:  # a quiet hour: no need to read the baseline
+        return Burst(count, 0.0, 0.0, False)
     counts = [h["total"] for h in hourly(watch, *window)]
     mean = sum(counts) / len(counts)
     std = math.sqrt(sum((c - mean) ** 2 for c in counts) / len(counts))
     threshold = mean + BURST_K * max(std, math.sqrt(mean), 1.0)
-    recent = _matches(watch, now - HOUR, now)
-    count = recent.count()
     bursting = count >= BURST_MIN and count > threshold
     posts = list(recent.order_by("-at").values_list("post_id", flat=True)[:50]) if bursting else []
     return Burst(count, round(mean, 2), round(threshold, 2), bursting, posts)
