@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
-from urllib.parse import urlparse
+from pathlib import Path
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -50,10 +55,13 @@ def cfg():
 
     async def delete():
         import nats
+        from nats.js.errors import NotFoundError
 
         nc = await nats.connect(URL)
         try:
             await nc.jetstream().delete_stream(config.stream)
+        except NotFoundError:  # the test skipped before creating it
+            pass
         finally:
             await nc.close()
 
@@ -94,6 +102,79 @@ def test_it_stores_and_matches_every_message_exactly_once_when_a_consumer_dies_m
     source.refresh_from_db()
     assert source.received == 500 and source.cursor == "500"
     assert posts.first().places == ["44021"]  # analysed on the consumer side: Gent
+
+
+def _shared_database_url() -> str:
+    """The test database as a URL another process can open (PostgreSQL only)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if not db["ENGINE"].endswith("postgresql"):
+        return ""
+    user = quote(db.get("USER") or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_it_loses_and_double_counts_nothing_when_a_consumer_process_is_sigkilled(cfg):
+    url = _shared_database_url()
+    if not url:
+        pytest.skip("needs a database a second process can share: PostgreSQL (CI runs it)")
+    source = Source.objects.create(kind="import", name="national feed")
+    purpose = Purpose.objects.create(name="mood", kind="mood")
+    Watch.objects.create(purpose=purpose, name="politie", query="politie")
+    items = [Incoming(f"post-{n}", f"De politie meldt {n} in Eupen") for n in range(500)]
+
+    async def prepare():
+        import nats
+
+        nc = await nats.connect(cfg.url)
+        try:
+            await bus.ensure(nc.jetstream(), cfg, ack_wait=1)  # redeliver after one second
+        finally:
+            await nc.close()
+
+    asyncio.run(prepare())
+    assert asyncio.run(bus.publish_async(cfg, source.pk, items, cursor="500")) == 500
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        COPPS_NATS_URL=cfg.url,
+        COPPS_NATS_STREAM=cfg.stream,
+        COPPS_NATS_SUBJECT=cfg.subject,
+        COPPS_NATS_DURABLE=cfg.durable,
+    )
+    root = Path(__file__).resolve().parent.parent
+    consumer = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "manage.py", "listening_nats", "consume", "--batch", "10"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while Post.objects.filter(source=source).count() < 50:
+            assert consumer.poll() is None, consumer.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the consumer stored nothing in 60 s"
+            time.sleep(0.02)
+        consumer.send_signal(signal.SIGKILL)
+    finally:
+        consumer.kill()
+        consumer.wait(10)
+        if consumer.stderr:
+            consumer.stderr.close()
+    at_kill = Post.objects.filter(source=source).count()
+    assert at_kill < 500, "the consumer finished before it could be killed"
+
+    asyncio.run(bus.consume_async(cfg, batch=50, idle_exit=3, ack_wait=1))
+
+    posts = Post.objects.filter(source=source)
+    assert posts.count() == 500
+    assert posts.values("external_id").distinct().count() == 500
+    assert Match.objects.filter(post__source=source).count() == 500
+    assert Match.objects.values("post").distinct().count() == 500
 
 
 @needs_server

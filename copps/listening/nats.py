@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections
+from django.db import IntegrityError, close_old_connections, connections
 
 from . import pipeline
 from .models import Source
@@ -280,6 +280,8 @@ async def consume_async(
             acked += len(messages)
     finally:
         await nc.close()
+        # The database connection of the thread that ran ``handle``: not left open.
+        await sync_to_async(connections.close_all, thread_sensitive=True)()
     return acked
 
 
