@@ -340,6 +340,12 @@ COPPS_BLOTTER_UPLOAD_MAX_BYTES = envint("COPPS_BLOTTER_UPLOAD_MAX_BYTES", 20 * 1
 # read when they set no interval of their own; the language given to posts without letters.
 COPPS_LISTENING_POLL_SECONDS = envint("COPPS_LISTENING_POLL_SECONDS", 300)
 COPPS_LISTENING_DEFAULT_LANGUAGE = envstr("COPPS_LISTENING_DEFAULT_LANGUAGE", "nl")
+# National scale-out: the listening pipeline as N consumers of a NATS JetStream stream
+# (`copps listening_nats consume`); empty URL: embedded in the worker.
+COPPS_NATS_URL = envstr("COPPS_NATS_URL", "")
+COPPS_NATS_STREAM = envstr("COPPS_NATS_STREAM", "COPPS_LISTENING")
+COPPS_NATS_SUBJECT = envstr("COPPS_NATS_SUBJECT", "copps.listening.posts")
+COPPS_NATS_DURABLE = envstr("COPPS_NATS_DURABLE", "copps-listening")
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")

@@ -7,7 +7,7 @@ not read are counted with ``skip(source, n)``.
 
 Analysis: ``copps.listening.classify.analyse(text)`` when that module is installed (language,
 sentiment, emotion, places); without it the language is the one the source declared and the rest
-stays empty. A post whose normalised text was seen before is a repost: ``repost_of`` points at the
+stays empty. Places the classifier did not name come from ``places.find`` (the gazetteer). A post whose normalised text was seen before is a repost: ``repost_of`` points at the
 first one and the analysis is copied from it, not done again. Matching: ``matcher.current()``
 (every active watch, one scan per post); one ``Match`` row per watch that matches.
 """
@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import places
 from .models import Match, Post, Source
 
 MAX_TEXT = 10_000
@@ -63,9 +64,18 @@ def _value(result, name: str, default):
 
 
 def analyse(post: Post, classify) -> None:
-    """Fill language, sentiment, emotion and places from the classifier (if there is one)."""
-    if classify is None:
-        return
+    """Fill language, sentiment, emotion and places from the classifier (if there is one);
+    places from the gazetteer (``places.find``) when the classifier named none."""
+    if classify is not None:
+        _classify(post, classify)
+    if not post.places:
+        try:
+            post.places = places.find(post.text)
+        except Exception:  # never lose a post over its places
+            logger.exception("listening: places failed for %s", post.external_id[:80])
+
+
+def _classify(post: Post, classify) -> None:
     try:
         result = classify(post.text)
     except Exception:  # a post the classifier chokes on is stored unanalysed, never lost
@@ -76,9 +86,9 @@ def analyse(post: Post, classify) -> None:
         post.language = str(language)[:8]
     post.sentiment = str(_value(result, "sentiment", "") or "")[:10]
     post.emotion = str(_value(result, "emotion", "") or "")[:20]
-    places = _value(result, "places", None)
-    if places:
-        post.places = [str(p) for p in places][:50]
+    named = _value(result, "places", None)
+    if named:
+        post.places = [str(p) for p in named][:50]
 
 
 def _insert_posts(source: Source, posts: list[Post]) -> None:
