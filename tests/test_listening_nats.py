@@ -3,7 +3,6 @@ default nats://127.0.0.1:4222); skipped, saying why, when no server answers."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -66,7 +65,7 @@ def cfg():
             await nc.close()
 
     if _reachable(URL):
-        asyncio.run(delete())
+        bus.run_sync(delete())
 
 
 @needs_server
@@ -79,17 +78,17 @@ def test_it_stores_and_matches_every_message_exactly_once_when_a_consumer_dies_m
         Incoming(external_id=f"post-{n}", text=f"De politie in Gent, bericht {n}", language="nl")
         for n in range(500)
     ]
-    assert asyncio.run(bus.publish_async(cfg, source.pk, items, cursor="500")) == 500
+    assert bus.run_sync(bus.publish_async(cfg, source.pk, items, cursor="500")) == 500
 
     def crash_after_150(acked: int) -> None:
         if acked >= 150:  # four batches stored, the fourth never acknowledged
             raise Crash
 
     with pytest.raises(Crash):
-        asyncio.run(bus.consume_async(cfg, batch=50, before_ack=crash_after_150, ack_wait=1))
+        bus.run_sync(bus.consume_async(cfg, batch=50, before_ack=crash_after_150, ack_wait=1))
     assert Post.objects.filter(source=source).count() == 200
 
-    acked = asyncio.run(bus.consume_async(cfg, batch=50, idle_exit=3, ack_wait=1))
+    acked = bus.run_sync(bus.consume_async(cfg, batch=50, idle_exit=3, ack_wait=1))
 
     # The second consumer got the 300 never delivered plus the 50 the first stored but did not
     # acknowledge: those were redelivered and recognised as already stored.
@@ -138,8 +137,8 @@ def test_it_loses_and_double_counts_nothing_when_a_consumer_process_is_sigkilled
         finally:
             await nc.close()
 
-    asyncio.run(prepare())
-    assert asyncio.run(bus.publish_async(cfg, source.pk, items, cursor="500")) == 500
+    bus.run_sync(prepare())
+    assert bus.run_sync(bus.publish_async(cfg, source.pk, items, cursor="500")) == 500
     env = dict(
         os.environ,
         DATABASE_URL=url,
@@ -168,7 +167,7 @@ def test_it_loses_and_double_counts_nothing_when_a_consumer_process_is_sigkilled
     at_kill = Post.objects.filter(source=source).count()
     assert at_kill < 500, "the consumer finished before it could be killed"
 
-    asyncio.run(bus.consume_async(cfg, batch=50, idle_exit=3, ack_wait=1))
+    bus.run_sync(bus.consume_async(cfg, batch=50, idle_exit=3, ack_wait=1))
 
     posts = Post.objects.filter(source=source)
     assert posts.count() == 500
@@ -195,8 +194,8 @@ def test_it_counts_and_drops_malformed_messages_instead_of_redelivering_them(cfg
         finally:
             await nc.close()
 
-    asyncio.run(send())
-    assert asyncio.run(bus.consume_async(cfg, batch=10, idle_exit=2, ack_wait=1)) == 3
+    bus.run_sync(send())
+    assert bus.run_sync(bus.consume_async(cfg, batch=10, idle_exit=2, ack_wait=1)) == 3
     assert list(Post.objects.values_list("external_id", flat=True)) == ["ok-1"]
     source.refresh_from_db()
     assert source.skipped == 1  # the one that named its source; the other is only logged

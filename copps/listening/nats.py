@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -187,9 +188,35 @@ async def publish_async(
         await nc.close()
 
 
+def run_sync(coro):
+    """Run a coroutine to completion from synchronous code. When this thread already runs an
+    event loop (a host that embeds one, or a test session driving a browser), the coroutine runs
+    on a fresh loop in a short-lived thread instead of failing."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name="copps-nats")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 def publish(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> int:
     """Publish a source's items (with the cursor after them) to the stream; the number sent."""
-    return asyncio.run(publish_async(config(), source.pk, list(items), cursor=cursor))
+    return run_sync(publish_async(config(), source.pk, list(items), cursor=cursor))
 
 
 def deliver(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> None:
@@ -286,4 +313,4 @@ async def consume_async(
 
 
 def consume(**options) -> int:
-    return asyncio.run(consume_async(config(), **options))
+    return run_sync(consume_async(config(), **options))
