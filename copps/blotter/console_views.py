@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from copps.accounts.roles import BLOTTER_IMPORT, BLOTTER_MANAGE, has_capability
 from copps.audit import log as audit
 from copps.audit.models import AuditRecord
+from copps.lib.charts import CHART_DAYS, DAY_CHART, day_bars
 from copps.newsroom.views import console_view
 
 from . import importer, publish
@@ -42,8 +43,6 @@ from .console_forms import (
 )
 from .models import Decision, Entry, EntryState, Incident, PolicyVersion
 
-CHART_DAYS = 14
-DAY_CHART = {"width": 420, "height": 90, "bar": 22, "gap": 8, "top": 14}
 SHOWN_ERRORS = 200
 
 
@@ -90,32 +89,7 @@ def published_chart(today=None) -> dict:
         .annotate(n=Count("pk"))
     )
     geometry = DAY_CHART
-    top = max(per_day.values(), default=0)
-    usable = geometry["height"] - geometry["top"]
-    days = []
-    for i in range(CHART_DAYS):
-        day = first + timedelta(days=i)
-        n = per_day.get(day, 0)
-        height = max(1, round(usable * n / top)) if n else 0
-        x = i * (geometry["bar"] + geometry["gap"])
-        days.append(
-            {
-                "day": day,
-                "count": n,
-                "x": x,
-                "label_x": x + geometry["bar"] // 2,
-                "y": geometry["height"] - height,
-                "count_y": geometry["height"] - height - 3,
-                "height": height,
-                "anchor": {0: "start", CHART_DAYS // 2: "middle", CHART_DAYS - 1: "end"}.get(i, ""),
-                "anchor_x": x
-                if i == 0
-                else x + geometry["bar"]
-                if i == CHART_DAYS - 1
-                else x + geometry["bar"] // 2,
-            }
-        )
-    width = CHART_DAYS * (geometry["bar"] + geometry["gap"]) - geometry["gap"]
+    days, width = day_bars(per_day, first, CHART_DAYS, geometry)
     return {
         "days": days,
         "first": first,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from copps.channels.models import Delivery, Recipient
 from copps.channels.panels import STATE_SYMBOLS
 from copps.channels.states import DeliveryState, Operation
+from copps.lib.charts import CHART_DAYS, DAY_CHART, day_bars
 
 from . import blocks, ids
 from .models import (
@@ -39,7 +40,6 @@ from .models import (
 )
 
 S = DeliveryState
-CHART_DAYS = 14
 
 # The inbox's refusal codes (copps.federation.inbox, httpsig, handlers) in words.
 REASONS = {
@@ -116,7 +116,6 @@ def actor_rows() -> list[dict]:
 
 # Drawing size of the charts (SVG user units; the SVG scales with its box).
 BAR_WIDTH = 200
-DAY_CHART = {"width": 420, "height": 90, "bar": 22, "gap": 8, "top": 14}
 
 
 def rejection_chart(today: date | None = None) -> dict:
@@ -139,33 +138,8 @@ def rejection_chart(today: date | None = None) -> dict:
         }
         for code, n in per_reason
     ]
-    day_top = max(per_day.values(), default=0)
     geometry = DAY_CHART
-    usable = geometry["height"] - geometry["top"]
-    days = []
-    for i in range(CHART_DAYS):
-        day = first + timedelta(days=i)
-        n = per_day.get(day, 0)
-        height = max(1, round(usable * n / day_top)) if n else 0
-        x = i * (geometry["bar"] + geometry["gap"])
-        days.append(
-            {
-                "day": day,
-                "count": n,
-                "x": x,
-                "label_x": x + geometry["bar"] // 2,
-                "y": geometry["height"] - height,
-                "count_y": geometry["height"] - height - 3,
-                "height": height,
-                # First, middle and last day are named: the ends aligned to the chart's edges.
-                "anchor": {0: "start", CHART_DAYS // 2: "middle", CHART_DAYS - 1: "end"}.get(i, ""),
-                "anchor_x": x
-                if i == 0
-                else x + geometry["bar"]
-                if i == CHART_DAYS - 1
-                else x + geometry["bar"] // 2,
-            }
-        )
+    days, width = day_bars(per_day, first, CHART_DAYS, geometry)
     return {
         "reasons": reasons,
         "days": days,
@@ -176,7 +150,7 @@ def rejection_chart(today: date | None = None) -> dict:
         "geometry": geometry,
         "label_y": geometry["height"] + 14,
         "view_height": geometry["height"] + 18,
-        "width": CHART_DAYS * (geometry["bar"] + geometry["gap"]) - geometry["gap"],
+        "width": width,
     }
 
 
