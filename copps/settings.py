@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "copps.inbox",
     "copps.blotter",
     "copps.listening",
+    "copps.crowd",
     "copps.investigations",
     "copps.public",
     "copps.worker",
@@ -346,6 +347,20 @@ COPPS_NATS_URL = envstr("COPPS_NATS_URL", "")
 COPPS_NATS_STREAM = envstr("COPPS_NATS_STREAM", "COPPS_LISTENING")
 COPPS_NATS_SUBJECT = envstr("COPPS_NATS_SUBJECT", "copps.listening.posts")
 COPPS_NATS_DURABLE = envstr("COPPS_NATS_DURABLE", "copps-listening")
+
+# Public order (copps.crowd): sensor counts over MQTT (`copps crowd_mqtt`; empty: HTTP only),
+# when a silent sensor turns stale, flood and clock limits, how long counts are kept after an
+# event ended.
+COPPS_MQTT_URL = envstr("COPPS_MQTT_URL", "")
+COPPS_MQTT_TOPIC = envstr("COPPS_MQTT_TOPIC", "copps/sensors/+/counts")
+COPPS_MQTT_CLIENT_ID = envstr("COPPS_MQTT_CLIENT_ID", "copps-crowd")
+COPPS_SENSOR_STALE_SECONDS = envint("COPPS_SENSOR_STALE_SECONDS", 120)
+COPPS_SENSOR_MAX_PER_MINUTE = envint("COPPS_SENSOR_MAX_PER_MINUTE", 120)
+COPPS_SENSOR_CLOCK_SKEW_SECONDS = envint("COPPS_SENSOR_CLOCK_SKEW_SECONDS", 60)
+COPPS_SENSOR_MAX_AGE_HOURS = envint("COPPS_SENSOR_MAX_AGE_HOURS", 24)
+COPPS_CROWD_RETENTION_DAYS = envint("COPPS_CROWD_RETENTION_DAYS", 30)
+# Seconds the public crowd and crisis pages may be cached (by browsers and the proxy).
+COPPS_PUBLIC_CROWD_MAX_AGE = envint("COPPS_PUBLIC_CROWD_MAX_AGE", 10)
 # E-mail channels: sandbox channels send to the local SMTP sink (`copps smtp_sink`, started by
 # `make demo`), whose folder the console's outbox viewer reads.
 COPPS_SMTP_SINK_HOST = envstr("COPPS_SMTP_SINK_HOST", "127.0.0.1")

@@ -57,11 +57,30 @@ BLOTTER_IMPORT = "blotter.import"
 LISTENING_COMMUNICATION = "listening.communication"
 LISTENING_INVESTIGATION = "listening.investigation"
 
+# Public order and crisis (copps.crowd): follow events' live crowd picture; set up events, zones,
+# routes and sensors and push sensor counts; send pre-approved templates through the fast track
+# (a named commander); write message templates; approve them (a second person, never the
+# writer); switch the public site to crisis mode.
+EVENTS_VIEW = "events.view"
+EVENTS_MANAGE = "events.manage"
+EVENTS_FAST_TRACK = "events.fast_track"
+TEMPLATES_WRITE = "templates.write"
+TEMPLATES_APPROVE = "templates.approve"
+CRISIS_MANAGE = "crisis.manage"
+
 _ALL_STAFF = {VIEW_CONSOLE, MESSAGE_VIEW, TOKENS_OWN}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COMMUNICATOR: frozenset(
-        _ALL_STAFF | {MESSAGE_CREATE, INBOX_COMMUNICATION, INBOX_MODERATE, LISTENING_COMMUNICATION}
+        _ALL_STAFF
+        | {
+            MESSAGE_CREATE,
+            INBOX_COMMUNICATION,
+            INBOX_MODERATE,
+            LISTENING_COMMUNICATION,
+            EVENTS_VIEW,
+            TEMPLATES_WRITE,
+        }
     ),
     Role.EDITOR: frozenset(
         _ALL_STAFF
@@ -78,6 +97,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             INBOX_MODERATE,
             BLOTTER_MANAGE,
             LISTENING_COMMUNICATION,
+            EVENTS_VIEW,
+            TEMPLATES_WRITE,
+            TEMPLATES_APPROVE,
         }
     ),
     # Officers draft for their own area only (enforced in the message access helper).
@@ -86,8 +108,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.INVESTIGATOR: frozenset(
         _ALL_STAFF | {NOTICES_MANAGE, INBOX_INVESTIGATION, LISTENING_INVESTIGATION}
     ),
-    Role.ANALYST: frozenset(_ALL_STAFF | {BLOTTER_IMPORT, LISTENING_COMMUNICATION}),
-    Role.COMMANDER: frozenset(_ALL_STAFF | {MESSAGE_CREATE}),
+    Role.ANALYST: frozenset(
+        _ALL_STAFF | {BLOTTER_IMPORT, LISTENING_COMMUNICATION, EVENTS_VIEW}
+    ),
+    Role.COMMANDER: frozenset(
+        _ALL_STAFF
+        | {MESSAGE_CREATE, EVENTS_VIEW, EVENTS_MANAGE, EVENTS_FAST_TRACK, TEMPLATES_WRITE}
+    ),
     Role.ADMIN: frozenset(
         _ALL_STAFF
         | {
@@ -107,6 +134,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             BLOTTER_MANAGE,
             BLOTTER_IMPORT,
             LISTENING_COMMUNICATION,
+            EVENTS_VIEW,
+            EVENTS_MANAGE,
+            EVENTS_FAST_TRACK,
+            TEMPLATES_WRITE,
+            TEMPLATES_APPROVE,
+            CRISIS_MANAGE,
         }
     ),
 }

@@ -963,3 +963,10 @@ from copps.blotter.api import router as _blotter_router  # noqa: E402
 
 api.add_router("", _blotter_router)
 CoppsAPI.extra_schemas.update(_BLOTTER_SCHEMAS)
+
+# Public order: sensor counts, events and their live zones (copps.crowd).
+from copps.crowd.api import DOCUMENTED_SCHEMAS as _CROWD_SCHEMAS  # noqa: E402
+from copps.crowd.api import router as _crowd_router  # noqa: E402
+
+api.add_router("", _crowd_router)
+CoppsAPI.extra_schemas.update(_CROWD_SCHEMAS)

@@ -75,6 +75,7 @@ def plan(
     seq: object = 0,
     state: str = S.PENDING,
     note: str = "",
+    priority: int = 0,
 ) -> Delivery:
     """Create the delivery (or return the one already planned with the same identity)."""
     key = make_key(message_id, channel.pk, language, operation, target.pk if target else "", seq)
@@ -93,6 +94,7 @@ def plan(
                 key=key,
                 payload=payload,
                 state=state,
+                priority=priority,
                 permanent=state == S.FAILED,
                 last_error=note if state == S.FAILED else "",
                 created_at=now,
@@ -406,7 +408,7 @@ def _take_slot(channel: Channel, adapter, now) -> bool:
 
 
 def due(now=None) -> list[int]:
-    """Ids of deliveries ready to be tried, oldest first."""
+    """Ids of deliveries ready to be tried: crisis messages first, then oldest first."""
     now = now or timezone.now()
     return list(
         Delivery.objects.filter(
@@ -414,7 +416,7 @@ def due(now=None) -> list[int]:
         )
         .filter(channel__enabled=True)
         .exclude(channel__status=ChannelStatus.DISABLED)
-        .order_by("pk")
+        .order_by("-priority", "pk")
         .values_list("pk", flat=True)[:1000]
     )
 
@@ -535,8 +537,9 @@ def matching_subscriptions(medium: str, language: str, kind: str, postcodes: lis
         medium=medium, state=SubscriptionState.ACTIVE, language=language
     ).values_list("pk", "topics", "postcodes")
     for pk, topics, codes in rows.iterator(chunk_size=5000):
-        # A correction concerns everyone who received the original, whatever they chose.
-        if topics and kind not in topics and kind != "correction":
+        # A correction concerns everyone who received the original, whatever they chose; a
+        # crisis message reaches every subscriber of the affected area, whatever the topics.
+        if topics and kind not in topics and kind not in ("correction", "crisis"):
             continue
         if wanted and codes and not wanted.intersection(codes):
             continue
@@ -584,7 +587,7 @@ def _claim_recipients(now, limit: int) -> tuple[int, list[int]]:
                 delivery__channel__status=ChannelStatus.PAUSED,
                 delivery__channel__paused_until__gt=now,
             )
-            .order_by("delivery_id", "pk")
+            .order_by("-delivery__priority", "delivery_id", "pk")
         )
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))

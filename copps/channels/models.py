@@ -135,6 +135,8 @@ class Delivery(models.Model):
     url = models.URLField(max_length=500, blank=True)
     # Subscriber channels (e-mail, SMS, push): how the per-recipient copies went.
     recipients_total = models.PositiveIntegerField(default=0)
+    # Higher goes first: crisis messages (1) overtake everything else in the worker's queues.
+    priority = models.SmallIntegerField(default=0)
     recipients_sent = models.PositiveIntegerField(default=0)
     recipients_failed = models.PositiveIntegerField(default=0)
     recipients_unknown = models.PositiveIntegerField(default=0)

@@ -22,7 +22,7 @@ from copps.channels.models import Channel, ChannelStatus, Delivery, Recipient
 from copps.channels.states import DeliveryState, Operation
 
 from . import renditions
-from .models import Message
+from .models import Kind, Message
 
 S = DeliveryState
 HOME_BASE = ("web", "rss")
@@ -153,6 +153,7 @@ def on_publish(message: Message) -> list[Delivery]:
                     channel=channel,
                     language=language,
                     payload=payload_for(message, channel, language),
+                    priority=1 if message.kind == Kind.CRISIS else 0,
                 )
             )
     return planned

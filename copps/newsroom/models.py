@@ -36,6 +36,8 @@ class Kind(models.TextChoices):
     RECRUITMENT = "recruitment", _("Recruitment")
     NEIGHBOURHOOD = "neighbourhood", _("Neighbourhood")
     CRISIS = "crisis", _("Crisis")
+    # Sent through copps.crowd's fast track during an event (crowd levels, closed streets).
+    PUBLIC_ORDER = "public_order", _("Public order and events")
     CORRECTION = "correction", _("Correction")
     # Written through copps.investigations: submitting one needs a magistrate's authorisation.
     NOTICE = "notice", _("Wanted or missing person notice")

@@ -36,6 +36,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "publish": (frozenset({State.APPROVED, State.SCHEDULED}), State.PUBLISHED),
     "correct": (frozenset({State.PUBLISHED, State.CORRECTED}), State.CORRECTED),
     "retract": (frozenset({State.PUBLISHED, State.CORRECTED}), State.RETRACTED),
+    # Public order and crisis (copps.crowd): text from a template approved beforehand by a second
+    # person, sent at once by a named commander; the template and the commander are audited.
+    "fast_track": (frozenset({State.DRAFT}), State.PUBLISHED),
     # A scheduled message whose end passes before it went out expires without being published.
     "expire": (frozenset({State.SCHEDULED, State.PUBLISHED, State.CORRECTED}), State.EXPIRED),
 }

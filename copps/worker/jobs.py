@@ -50,6 +50,7 @@ def _jobs():
     from copps.blotter.digest import digest_due as blotter_digest_due
     from copps.blotter.publish import publish_due as blotter_publish_due
     from copps.channels import deliveries
+    from copps.crowd import jobs as crowd_jobs
     from copps.federation import outgoing
     from copps.inbox import jobs as inbox_jobs
     from copps.inbox import pull as inbox_pull
@@ -58,6 +59,8 @@ def _jobs():
     from copps.newsroom.actions import expire_due, publish_due
 
     return {
+        # Sensors that went silent turn stale (and raise an alert) before anything else waits.
+        "sensors_stale": crowd_jobs.mark_stale,
         "published": publish_due,
         "expired": expire_due,
         # Before deliveries: a lapsed notice's posts are cancelled or deleted in the same tick.
@@ -81,6 +84,7 @@ def _jobs():
         "listening_alerts": listening_alerts,
         # Once a day after COPPS_BLOTTER_DIGEST_HOUR: yesterday's digests, drafted per area.
         "blotter_digests": blotter_digest_due,
+        "crowd_expired": crowd_jobs.retention,
     }
 
 
