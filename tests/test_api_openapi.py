@@ -34,6 +34,9 @@ EXPECTED = {
     "/api/v1/messages/{message_id}/audit": {"get"},
     "/api/v1/check": {"post"},
     "/api/v1/incidents": {"post"},
+    "/api/v1/sensors/{sensor_id}/counts": {"post"},
+    "/api/v1/events": {"get"},
+    "/api/v1/events/{event_id}/zones": {"get"},
 }
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 

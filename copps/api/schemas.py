@@ -375,3 +375,5 @@ class ErrorOut(Schema):
     detail: str
     errors: dict[str, list[str]] | None = None
     findings: list[FindingOut] | None = None
+    # Sensor counts: why the count was refused (malformed, out_of_order, flood, …).
+    reason: str | None = None

@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -51,9 +51,10 @@ STATUS = {
 
 
 class SensorAuth(HttpBearer):
-    """The sensor's own token (for its own URL only), or a commander's or administrator's."""
+    """The sensor's own token (``copps_sensor_…``, for its own URL only), or a commander's or
+    administrator's personal token. Documented as the API's one bearer scheme."""
 
-    openapi_bearerFormat = "copps_sensor_<token> | copps_<token>"
+    openapi_bearerFormat = "copps_<token>"
 
     def authenticate(self, request: HttpRequest, token: str):
         token = token.strip()
@@ -68,21 +69,21 @@ class SensorAuth(HttpBearer):
         return user
 
 
+# ninja names the security scheme after the class: the same HTTP bearer scheme as the rest.
+SensorAuth.__name__ = SensorAuth.__qualname__ = "BearerAuth"
+
+
 class AnyoneAuth:
-    """No token needed: public events only (see ``_events_for``)."""
+    """No token: public events only (see ``_events_for``). A token that is sent but not valid
+    is still refused (401), rather than silently read as anonymous."""
 
     def __call__(self, request):
-        return "anonymous"
+        return None if request.headers.get("Authorization") else "anonymous"
 
 
 class CountOut(Schema):
     accepted: int
     rejected: dict[str, int]
-
-
-class CountErrorOut(Schema):
-    detail: str
-    reason: str
 
 
 class CountIn(Schema):
@@ -120,7 +121,10 @@ REQUEST_BODY = {
 @router.post(
     "/sensors/{sensor_id}/counts",
     auth=[SensorAuth()],
-    response={202: CountOut, **{code: CountErrorOut for code in (400, 404, 409, 413, 422, 429)}},
+    response={
+        202: CountOut,
+        **{code: s.ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429)},
+    },
     openapi_extra=REQUEST_BODY,
 )
 def push_counts(request, sensor_id: str):
@@ -128,28 +132,34 @@ def push_counts(request, sensor_id: str):
     body = request.read(MAX_BYTES + 1)
     if len(body) > MAX_BYTES:
         ingest.count_rejections(Counter({"too_large": 1}), via="http")
-        return 413, {"detail": _("The body is too large."), "reason": "too_large"}
+        return Status(413, {"detail": _("The body is too large."), "reason": "too_large"})
     try:
         data = json.loads(body)
     except (ValueError, RecursionError, UnicodeDecodeError):
         data = None
     if isinstance(data, list):
         if not data or len(data) > MAX_BATCH:
-            return 413, {
-                "detail": _("Send 1 to %(n)d counts at a time.") % {"n": MAX_BATCH},
-                "reason": "too_large",
-            }
+            return Status(
+                413,
+                {
+                    "detail": _("Send 1 to %(n)d counts at a time.") % {"n": MAX_BATCH},
+                    "reason": "too_large",
+                },
+            )
         items = [(sensor_id, item) for item in data]
     else:
         items = [(sensor_id, body if data is None else data)]
     result = ingest.ingest(items, via="http")
     if len(items) == 1 and result.rejected:
         reason = next(iter(result.rejected))
-        return STATUS.get(reason, 422), {
-            "detail": str(REASONS.get(reason, reason)),
-            "reason": reason,
-        }
-    return 202, {"accepted": result.accepted, "rejected": dict(result.rejected)}
+        return Status(
+            STATUS.get(reason, 422),
+            {
+                "detail": str(REASONS.get(reason, reason)),
+                "reason": reason,
+            },
+        )
+    return Status(202, {"accepted": result.accepted, "rejected": dict(result.rejected)})
 
 
 REASONS = {
@@ -220,7 +230,11 @@ def _events_for(request):
     return events
 
 
-@router.get("/events", auth=[BearerAuth(), AnyoneAuth()], response={200: list[EventOut]})
+@router.get(
+    "/events",
+    auth=[BearerAuth(), AnyoneAuth()],
+    response={200: list[EventOut], 401: s.ErrorOut},
+)
 def list_events(request):
     """Events (running first) with their zones and sensors."""
     now = timezone.now()
@@ -258,13 +272,13 @@ def list_events(request):
                 ],
             }
         )
-    return 200, out
+    return Status(200, out)
 
 
 @router.get(
     "/events/{int:event_id}/zones",
     auth=[BearerAuth(), AnyoneAuth()],
-    response={200: list[ZoneLiveOut], 404: s.ErrorOut},
+    response={200: list[ZoneLiveOut], **{code: s.ErrorOut for code in (401, 404, 422)}},
 )
 def event_zones(request, event_id: int):
     """Live figures per zone."""
@@ -275,16 +289,19 @@ def event_zones(request, event_id: int):
         .exclude(last_received_at__gte=limit)
         .values_list("zone_id", flat=True)
     )
-    return 200, [
-        {
-            "zone": z.key,
-            "name": z.name,
-            "people": z.people,
-            "density": z.density,
-            "level": z.level,
-            "trend": z.trend,
-            "stale": z.pk in silent or z.stale,
-            "updated_at": z.updated_at.isoformat() if z.updated_at else None,
-        }
-        for z in event.zones.all()
-    ]
+    return Status(
+        200,
+        [
+            {
+                "zone": z.key,
+                "name": z.name,
+                "people": z.people,
+                "density": z.density,
+                "level": z.level,
+                "trend": z.trend,
+                "stale": z.pk in silent or z.stale,
+                "updated_at": z.updated_at.isoformat() if z.updated_at else None,
+            }
+            for z in event.zones.all()
+        ],
+    )

@@ -46,7 +46,8 @@ def facts_for(event: Event | None, zone: Zone | None, language: str, now=None) -
             "level": str(Level(zone.level).label) if zone else "",
             "advice": zone.advice if zone else "",
             "time": timezone.localtime(now).strftime("%H:%M"),
-            "quietest": "",
+            # Until a zone is known to be quiet: never send people to a zone nobody measures.
+            "quietest": _("a quieter place"),
             "routes_closed": "",
             "url": "",
         }
