@@ -363,6 +363,9 @@ class Command(BaseCommand):
             from copps.inbox.demo import load_demo
 
             load_demo()
+            from copps.crowd.demo import load_demo as load_crowd_demo
+
+            load_crowd_demo(users, areas)
         self.stdout.write(self.style.SUCCESS(f"demo data loaded: {len(users)} users"))
 
     def _channels(self, audiences):
