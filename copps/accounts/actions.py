@@ -12,6 +12,7 @@ Actions that need a permission check raise ``PermissionDenied``; input problems 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -382,9 +383,18 @@ def set_user_active(user: User, *, by, active: bool) -> User:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=active)
         user.is_active = active
+        data = {}
+        if not active:
+            # Their browsers stop receiving console alerts: the subscriptions are deleted (the
+            # model lives with the web push code; looked up by name, as accounts sits below it).
+            staff_push = apps.get_model("channels", "StaffPushSubscription")
+            deleted, _rows = staff_push.objects.filter(user=user).delete()
+            if deleted:
+                data["push_subscriptions"] = deleted
         audit.record(
             actor=by,
             action="accounts.user_activate" if active else "accounts.user_deactivate",
             obj=user,
+            data=data,
         )
     return user

@@ -228,6 +228,26 @@ class Subscription(models.Model):
         return f"subscription {self.pk} ({self.medium})"
 
 
+class StaffPushSubscription(models.Model):
+    """A staff member's browser that receives console alerts by web push (``staff_push.py``).
+
+    The minimum: whose it is, the endpoint and the two keys the payload is encrypted with.
+    Deleted when the member stops it, when the push service says the browser dropped it
+    (404/410), and when the account is deactivated.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"staff push subscription {self.pk} (user {self.user_id})"
+
+
 class Recipient(models.Model):
     """One copy of a fan-out delivery: to one subscriber (e-mail, SMS, push) or to one fediverse
     inbox (a follower's, or a server's shared inbox that serves all its followers at once)."""

@@ -1,4 +1,5 @@
-"""Alerts: bursts and emerging terms of the active watches, in the console and by e-mail.
+"""Alerts: bursts and emerging terms of the active watches, in the console, by e-mail and by
+web push.
 
 The worker job ``evaluate_due(now)`` looks at every active watch at most every
 ``EVERY`` (its ``WatchState.evaluated_at``). A burst raises one alert when it starts; no other
@@ -6,7 +7,11 @@ until the burst has ended (``WatchState.bursting``). An emerging term raises one
 keeps emerging (``WatchState.terms``). Each alert is e-mailed to the desk's on-duty staff
 (``copps.inbox.models.Duty``: desk "communication", or "investigation" for investigation
 purposes), else to everyone holding that desk's listening capability, and recorded in the audit
-log with ids only (the watch, the purpose, the posts, the recipients).
+log with ids only (the watch, the purpose, the posts, the recipients). The same people (on duty,
+else the whole desk) who turned on alerts in their browser (``copps.channels.staff_push``) get
+a push: the watch and the count, a link to the alert in the console, never a post. Pushes about
+an investigation watch name neither the watch nor the term (a notification shows on a locked
+screen), and go only to users holding ``listening.investigation``.
 """
 
 from __future__ import annotations
@@ -34,25 +39,48 @@ logger = logging.getLogger("copps.listening")
 EVERY = timedelta(minutes=5)
 
 
-def recipients(watch: Watch) -> list:
-    """The users to e-mail about ``watch``: the desk's on-duty staff, else the whole desk."""
+def capability_for(watch: Watch) -> str:
+    """The capability that may read this watch's results (and so its alerts)."""
+    if watch.purpose.is_investigation:
+        return LISTENING_INVESTIGATION
+    return LISTENING_COMMUNICATION
+
+
+def _desk(watch: Watch, *, email: bool) -> list:
+    """The desk's on-duty staff holding its capability (with an e-mail address when ``email``),
+    else everyone active holding it."""
     from copps.inbox.models import Duty
 
-    investigation = watch.purpose.is_investigation
-    desk = "investigation" if investigation else "communication"
-    capability = LISTENING_INVESTIGATION if investigation else LISTENING_COMMUNICATION
+    desk = "investigation" if watch.purpose.is_investigation else "communication"
+    capability = capability_for(watch)
     on_duty = [
         d.user
         for d in Duty.objects.filter(desk=desk).select_related("user").order_by("since")
-        if d.user.email and has_capability(d.user, capability)
+        if (d.user.email or not email) and has_capability(d.user, capability)
     ]
     if on_duty:
         return on_duty
-    users = get_user_model().objects.filter(is_active=True).exclude(email="").order_by("pk")
+    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    if email:
+        users = users.exclude(email="")
     return [u for u in users if has_capability(u, capability)]
 
 
-def _mail(alert: ListeningAlert, users: list) -> None:
+def recipients(watch: Watch) -> list:
+    """The users to e-mail about ``watch``: the desk's on-duty staff, else the whole desk."""
+    return _desk(watch, email=True)
+
+
+def push_recipients(watch: Watch) -> list:
+    """The users to push ``watch``'s alerts to: the desk's on-duty staff, else the whole desk,
+    those of them who turned on alerts in a browser."""
+    from copps.channels import staff_push
+
+    return staff_push.subscribed(_desk(watch, email=False), capability_for(watch))
+
+
+def _texts(alert: ListeningAlert) -> tuple[str, str]:
+    """(subject, one sentence) for the e-mail and for a communication watch's push."""
     watch = alert.watch
     if alert.kind == AlertKind.BURST:
         subject = _("Listening: a burst in “%(watch)s”") % {"watch": watch.name}
@@ -66,13 +94,54 @@ def _mail(alert: ListeningAlert, users: list) -> None:
             "term": alert.detail["term"],
             "count": alert.detail["count"],
         }
-    link = settings.SITE_URL + reverse("listening_console:dashboard", args=[watch.pk])
+    return subject, what
+
+
+def alert_url(alert: ListeningAlert) -> str:
+    """The alert in the console: its watch's dashboard, at the alert's banner entry."""
+    path = reverse("listening_console:dashboard", args=[alert.watch_id])
+    return f"{settings.SITE_URL}{path}#alert-{alert.pk}"
+
+
+def _mail(alert: ListeningAlert, users: list) -> None:
+    subject, what = _texts(alert)
+    link = settings.SITE_URL + reverse("listening_console:dashboard", args=[alert.watch_id])
     body = "\n\n".join([what, _("See the posts in the console:") + "\n" + link])
     send_mail(subject, body, None, [u.email for u in users])
 
 
+def push_texts(alert: ListeningAlert) -> tuple[str, str]:
+    """(title, body) of the push. An investigation watch's alert names neither the watch nor
+    the term: a notification shows on a locked screen and passes a third-party push service."""
+    if alert.watch.purpose.is_investigation:
+        title = _("Listening: an investigation alert")
+        if alert.kind == AlertKind.BURST:
+            body = _("A burst in one of your investigation watches. Open the console to see it.")
+        else:
+            body = _(
+                "An emerging term in one of your investigation watches. Open the console to see it."
+            )
+        return title, body
+    return _texts(alert)
+
+
+def _push(alert: ListeningAlert, users: list) -> None:
+    from copps.channels import staff_push
+
+    title, body = push_texts(alert)
+    staff_push.notify(
+        users,
+        title=title,
+        body=body,
+        url=alert_url(alert),
+        tag=f"listening-alert-{alert.pk}",
+        capability=capability_for(alert.watch),
+    )
+
+
 def _raise(watch: Watch, kind: str, detail: dict, now) -> ListeningAlert:
     users = recipients(watch)
+    pushed = push_recipients(watch)
     with transaction.atomic():
         alert = ListeningAlert.objects.create(watch=watch, kind=kind, detail=detail, created_at=now)
         audit.record(
@@ -85,6 +154,7 @@ def _raise(watch: Watch, kind: str, detail: dict, now) -> ListeningAlert:
                 "kind": kind,
                 "posts": detail.get("posts", []),
                 "recipients": [u.pk for u in users],
+                "push": [u.pk for u in pushed],
             },
         )
     if users:
@@ -92,6 +162,11 @@ def _raise(watch: Watch, kind: str, detail: dict, now) -> ListeningAlert:
             _mail(alert, users)
         except Exception:  # the alert stands in the console even when the mail server is down
             logger.exception("listening alert %s: e-mail failed", alert.pk)
+    if pushed:
+        try:
+            _push(alert, pushed)
+        except Exception:  # nor does a push service that fails take the alert with it
+            logger.exception("listening alert %s: push failed", alert.pk)
     return alert
 
 

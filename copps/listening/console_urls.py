@@ -16,6 +16,7 @@ urlpatterns = [
     path("watches/<int:pk>", views.watch_results, name="watch"),
     path("watches/<int:pk>/edit", views.watch_edit, name="watch-edit"),
     path("watches/<int:pk>/dashboard", dashboard_views.dashboard, name="dashboard"),
+    path("watches/<int:pk>/places.geojson", dashboard_views.places_map, name="places"),
     path("alerts/<int:pk>/acknowledge", dashboard_views.alert_acknowledge, name="alert-ack"),
     path("try", views.try_query, name="try"),
 ]

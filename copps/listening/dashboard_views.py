@@ -1,11 +1,12 @@
-"""A watch's dashboard (volume and sentiment per hour, top terms, places) and acknowledging
-alerts. Same access rules as the other listening pages (``console_views.listening_view``): a
-watch of the other desk is a 404. Every view is audited ("listening.view", ids only)."""
+"""A watch's dashboard (volume and sentiment per hour, top terms, places and their map) and
+acknowledging alerts. Same access rules as the other listening pages
+(``console_views.listening_view``): a watch of the other desk is a 404. Every view is audited
+("listening.view", ids only), the map's GeoJSON too (``"view": "places"``)."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from .console_views import _context, listening_view, open_alerts
 from .models import ListeningAlert
 
 CHART_HOURS = 48
+PLACES_HOURS = 168
 CHART = {"height": 120, "bar": 8, "gap": 2, "top": 14}
 COLOURS = {"negative": "#b91c1c", "neutral": "#6b7280", "positive": "#15803d"}
 
@@ -68,7 +70,7 @@ def dashboard(request, pk: int):
     now = timezone.now()
     series = temperature.hourly(watch, now - (CHART_HOURS - 1) * temperature.HOUR, now)
     terms = temperature.top_terms(watch, now)
-    places = temperature.places(watch, now)
+    places = temperature.places(watch, now, PLACES_HOURS)
     alerts = open_alerts(request.user, watch)
     with transaction.atomic():
         audit.record(
@@ -94,6 +96,46 @@ def dashboard(request, pk: int):
             alerts=alerts,
         ),
     )
+
+
+def places_geojson(places: list[dict]) -> dict:
+    """The map's data: one GeoJSON point per municipality centre the gazetteer knows."""
+    features = []
+    for place in places:
+        if place["lat"] is None or place["lon"] is None:
+            continue
+        properties = {k: v for k, v in place.items() if k not in ("lat", "lon")}
+        features.append(
+            {
+                "type": "Feature",
+                "id": place["nis"],
+                "geometry": {"type": "Point", "coordinates": [place["lon"], place["lat"]]},
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@require_safe
+@listening_view
+def places_map(request, pk: int):
+    """GeoJSON of the places the watch's posts named (the dashboard's map reads it)."""
+    watch = access.get_watch(request.user, pk)
+    data = places_geojson(temperature.places(watch, timezone.now(), PLACES_HOURS))
+    with transaction.atomic():
+        audit.record(
+            actor=request.user,
+            action="listening.view",
+            obj=watch,
+            data={
+                "purpose": watch.purpose_id,
+                "view": "places",
+                "places": len(data["features"]),
+            },
+        )
+    response = JsonResponse(data, content_type="application/geo+json")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

@@ -183,17 +183,38 @@ def emerging(watch: Watch, now: datetime) -> list[Term]:
     return found
 
 
-def places(watch: Watch, now: datetime, hours: int = 168) -> list[tuple[str, str, int]]:
-    """(NIS code, municipality name, matched posts) over the last ``hours``, most first."""
+def places(watch: Watch, now: datetime, hours: int = 168) -> list[dict]:
+    """The municipalities named by the matched posts of the last ``hours``, most posts first.
+
+    One dict per municipality: ``nis``, ``name``, ``lat`` and ``lon`` (its centre in the
+    gazetteer; None for a code the gazetteer does not know), ``count`` (posts) and, of those,
+    ``negative``, ``neutral`` and ``positive``; ``mood`` is the average sentiment from -1 (all
+    negative) to 1 (all positive) over the posts that have one (None when none has).
+    """
     from copps.blotter.gazetteer import by_nis
 
-    counter: Counter[str] = Counter()
-    for codes in _matches(watch, now - hours * HOUR, now).values_list("post__places", flat=True)[
-        : SAMPLE * 4
-    ]:
-        counter.update(str(c) for c in set(codes or ()))
+    counts: Counter[str] = Counter()
+    moods: dict[str, Counter[str]] = {}
+    rows = _matches(watch, now - hours * HOUR, now).values_list("post__places", "post__sentiment")
+    for codes, sentiment in rows[: SAMPLE * 4]:
+        for code in {str(c) for c in codes or ()}:
+            counts[code] += 1
+            if sentiment in SENTIMENTS:
+                moods.setdefault(code, Counter())[sentiment] += 1
     out = []
-    for nis, count in counter.most_common():
+    for nis, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         municipality = by_nis(nis)
-        out.append((nis, municipality.name if municipality else nis, count))
+        mood = moods.get(nis, Counter())
+        rated = sum(mood.values())
+        out.append(
+            {
+                "nis": nis,
+                "name": municipality.name if municipality else nis,
+                "lat": municipality.lat if municipality else None,
+                "lon": municipality.lon if municipality else None,
+                "count": count,
+                **{s: mood[s] for s in SENTIMENTS},
+                "mood": round((mood["positive"] - mood["negative"]) / rated, 3) if rated else None,
+            }
+        )
     return out

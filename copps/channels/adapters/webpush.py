@@ -168,6 +168,42 @@ def encrypt_for(subscription_keys: dict[str, str], payload: bytes) -> bytes:
     )
 
 
+def notification_payload(
+    *, title: str, body: str, url: str, lang: str, tag: str, limit: int = MAX_PAYLOAD
+) -> bytes:
+    """The JSON the service worker shows ({title, body, url, lang, tag}), before encryption;
+    the body is shortened until the whole fits in ``limit`` bytes."""
+    fields = {"title": title, "body": body, "url": url, "lang": lang, "tag": tag}
+    data = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    while len(data) > limit and fields["body"]:
+        fields["body"] = fields["body"][: len(fields["body"]) * 3 // 4]
+        data = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return data
+
+
+def push_headers(*, topic: str, urgent: bool = False, ttl: int = TTL_SECONDS) -> dict[str, str]:
+    """The RFC 8030 headers of one push: TTL, Urgency, the encoding, and a Topic (a newer push
+    with the same topic replaces one the browser has not fetched yet)."""
+    return {
+        "TTL": str(ttl),
+        "Urgency": "high" if urgent else "normal",
+        "Content-Encoding": "aes128gcm",
+        "Content-Type": "application/octet-stream",
+        "Topic": topic[:32],
+    }
+
+
+def seal(
+    endpoint: str, keys: dict[str, str], plaintext: bytes, signer: tuple[str, str]
+) -> tuple[bytes, dict[str, str]] | ChannelError:
+    """One copy made ready to post: (encrypted body, VAPID Authorization header), or a permanent
+    ChannelError when the subscription's keys are unusable. No database access (pool threads)."""
+    try:
+        return encrypt_for(keys, plaintext), vapid_headers(endpoint, *signer)
+    except (ValueError, KeyError, http_ece.ECEException) as exc:
+        return ChannelError(f"cannot encrypt for this subscription: {exc}", permanent=True)
+
+
 def origin_of(endpoint: str) -> str:
     parts = urlsplit(endpoint)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -226,7 +262,8 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _executor() -> ThreadPoolExecutor:
+def executor() -> ThreadPoolExecutor:
+    """The shared, long-lived pool that sends copies (each thread keeps its HTTP client)."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -334,30 +371,20 @@ class WebPushAdapter(Adapter):
     def notification(self, delivery) -> bytes:
         """The JSON the service worker shows (title, body, url, lang, tag), before encryption."""
         p = delivery.payload
-        body = {
-            "title": p.get("title") or "",
-            "body": p.get("text") or "",
-            "url": p.get("link") or "",
-            "lang": p.get("language") or delivery.language,
-            "tag": f"copps-{delivery.message_id}",
-        }
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        while len(data) > MAX_PAYLOAD and body["body"]:  # renditions keep it far shorter
-            body["body"] = body["body"][: len(body["body"]) * 3 // 4]
-            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        return data
+        return notification_payload(
+            title=p.get("title") or "",
+            body=p.get("text") or "",  # renditions keep it far shorter than the limit
+            url=p.get("link") or "",
+            lang=p.get("language") or delivery.language,
+            tag=f"copps-{delivery.message_id}",
+        )
 
     def headers_for(self, delivery) -> dict[str, str]:
         """TTL, Urgency (high for crisis messages), encoding, and a Topic per message, so a
         correction replaces the original while the browser has not fetched it yet."""
-        urgent = delivery.payload.get("kind") == "crisis"
-        return {
-            "TTL": str(TTL_SECONDS),
-            "Urgency": "high" if urgent else "normal",
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "Topic": f"copps{delivery.message_id}"[:32],
-        }
+        return push_headers(
+            topic=f"copps{delivery.message_id}", urgent=delivery.payload.get("kind") == "crisis"
+        )
 
     def encrypt_for(self, subscription_keys: dict[str, str], payload: bytes) -> bytes:
         return encrypt_for(subscription_keys, payload)
@@ -366,36 +393,49 @@ class WebPushAdapter(Adapter):
         """The Authorization header for ``endpoint`` with this channel's key pair."""
         return vapid_headers(endpoint, self._private_key(), self._contact())
 
-    def _send_one(
-        self, endpoint: str, keys: dict, plaintext: bytes, headers: dict, signer: tuple[str, str]
-    ) -> Any:
-        """One copy; runs in a pool thread (no database access here)."""
-        try:
-            body = encrypt_for(keys, plaintext)
-            auth = vapid_headers(endpoint, *signer)
-        except (ValueError, KeyError, http_ece.ECEException) as exc:
-            return ChannelError(f"cannot encrypt for this subscription: {exc}", permanent=True)
-        if self.channel.sandbox:
-            return ("sandbox", body)
+    def signer(self) -> tuple[str, str]:
+        """(private key, contact) for ``vapid_headers``: decrypt the secrets once, in the calling
+        thread, not in each pool thread."""
+        return self._private_key(), self._contact()
+
+    def post_sealed(self, endpoint: str, body: bytes, headers: dict) -> Any:
+        """POST one sealed copy through the entry point; the response, or a ChannelError."""
         try:
             return self.call(
-                "POST",
-                endpoint,
-                what="push",
-                content=body,
-                headers=headers | auth,
-                timeout=SEND_TIMEOUT,
+                "POST", endpoint, what="push", content=body, headers=headers, timeout=SEND_TIMEOUT
             )
         except ChannelError as err:
             return err
 
+    def push_one(
+        self, endpoint: str, keys: dict, plaintext: bytes, headers: dict, signer: tuple[str, str]
+    ) -> Any:
+        """One copy sealed and posted, whatever the channel's sandbox flag: for pushes that are
+        not publications (staff alerts, ``copps.channels.staff_push``). Runs in a pool thread."""
+        sealed = seal(endpoint, keys, plaintext, signer)
+        if isinstance(sealed, ChannelError):
+            return sealed
+        body, auth = sealed
+        return self.post_sealed(endpoint, body, headers | auth)
+
+    def _send_one(
+        self, endpoint: str, keys: dict, plaintext: bytes, headers: dict, signer: tuple[str, str]
+    ) -> Any:
+        """One copy of a delivery; runs in a pool thread (no database access here)."""
+        sealed = seal(endpoint, keys, plaintext, signer)
+        if isinstance(sealed, ChannelError):
+            return sealed
+        body, auth = sealed
+        if self.channel.sandbox:
+            return ("sandbox", body)
+        return self.post_sealed(endpoint, body, headers | auth)
+
     def send_batch(self, delivery, recipients) -> dict[int, Any]:
         plaintext = self.notification(delivery)
         headers = self.headers_for(delivery)
-        # Secrets are decrypted here, once, not in each pool thread.
-        signer = (self._private_key(), self._contact())
+        signer = self.signer()
         jobs = {}
-        pool = _executor()
+        pool = executor()
         for r in recipients:
             sub = r.subscription
             keys = {"p256dh": sub.push_p256dh, "auth": sub.push_auth}
@@ -420,7 +460,7 @@ class WebPushAdapter(Adapter):
                 results[pk] = self._record_sandbox(delivery, r, plaintext)
                 accepted = True
             else:
-                outcome = self._classify(answer)
+                outcome = self.classify(answer)
                 results[pk] = outcome
                 status = answer.status_code
                 if isinstance(outcome, str):
@@ -447,7 +487,9 @@ class WebPushAdapter(Adapter):
                 )
         return results
 
-    def _classify(self, response) -> Any:
+    @staticmethod
+    def classify(response) -> Any:
+        """A push service's answer: the external id (accepted) or a ChannelError (see above)."""
         status = response.status_code
         if status in (200, 201, 202):
             return response.headers.get("location", "")[:200]
@@ -487,6 +529,10 @@ class WebPushAdapter(Adapter):
 __all__ = [
     "WebPushAdapter",
     "encrypt_for",
+    "executor",
+    "notification_payload",
+    "push_headers",
+    "seal",
     "generate_vapid_keys",
     "vapid_headers",
     "verify_vapid",

@@ -1,7 +1,11 @@
 /* copps: opt in to browser notifications (progressive enhancement, no build step).
    The block (#push-optin) is rendered hidden; this script shows it only where the browser can do
    web push and the site has a push channel. Permission is asked only when the citizen clicks.
-   Texts come from the template's data-msg-* attributes (translated server-side). */
+   Texts come from the template's data-msg-* attributes (translated server-side).
+   The staff console's block (channels/push/staff.html) uses the same script with its own
+   data-scope (a registration of its own, apart from a citizen's), data-key (the public key,
+   instead of data-key-url) and data-mine (the id of a JSON list of the user's endpoints: a
+   subscription of this browser that is someone else's shows as off). */
 (function () {
   "use strict";
   var box = document.getElementById("push-optin");
@@ -13,6 +17,25 @@
   var off = box.querySelector("[data-push-action=unsubscribe]");
   var status = box.querySelector("[data-push-status]");
   var csrf = box.querySelector("input[name=csrfmiddlewaretoken]");
+  var scope = d.scope || "/";
+
+  function keyFor(lang) {
+    if (d.key) return Promise.resolve({ publicKey: d.key });
+    return fetch(d.keyUrl + "?lang=" + encodeURIComponent(lang)).then(function (r) {
+      if (!r.ok) throw new Error(d.msgUnavailable);
+      return r.json();
+    });
+  }
+
+  function mine(sub) {
+    if (!sub) return false;
+    if (!d.mine) return true;
+    try {
+      return JSON.parse(document.getElementById(d.mine).textContent).indexOf(sub.endpoint) >= 0;
+    } catch (e) {
+      return false;
+    }
+  }
 
   function say(text) { status.textContent = text || ""; }
   // The site's stylesheet makes [hidden] win over its button rule (display: inline-block).
@@ -55,7 +78,7 @@
   }
 
   function registration() {
-    return navigator.serviceWorker.register(d.swUrl, { scope: "/" }).then(function () {
+    return navigator.serviceWorker.register(d.swUrl, { scope: scope }).then(function () {
       return navigator.serviceWorker.ready;
     });
   }
@@ -66,10 +89,7 @@
     say(d.msgWorking);
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") throw new Error(d.msgDenied);
-      return fetch(d.keyUrl + "?lang=" + encodeURIComponent(prefs.language)).then(function (r) {
-        if (!r.ok) throw new Error(d.msgUnavailable);
-        return r.json();
-      });
+      return keyFor(prefs.language);
     }).then(function (key) {
       return registration().then(function (reg) {
         return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key.publicKey) });
@@ -103,15 +123,14 @@
     }).then(function () { off.disabled = false; });
   }
 
-  fetch(d.keyUrl + "?lang=" + encodeURIComponent(d.lang)).then(function (r) {
-    if (!r.ok) return;
+  keyFor(d.lang).then(function () {
     show(false);
     box.hidden = false;
     if (Notification.permission === "denied") say(d.msgBlocked);
     on.addEventListener("click", subscribe);
     off.addEventListener("click", unsubscribe);
-    return navigator.serviceWorker.getRegistration("/").then(function (reg) {
+    return navigator.serviceWorker.getRegistration(scope).then(function (reg) {
       return reg ? reg.pushManager.getSubscription() : null;
-    }).then(function (sub) { show(!!sub); });
+    }).then(function (sub) { show(mine(sub)); });
   }).catch(function () { /* no push here: the block stays hidden */ });
 })();
