@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels', '0005_recipient_inbox_alter_channel_kind_and_more'),
+        ('channels', '0006_delivery_priority'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
