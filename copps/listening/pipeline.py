@@ -3,7 +3,8 @@
 ``ingest(source, items, cursor=...)`` stores the new posts and the source's new cursor in one
 transaction (a restart resumes after the last stored item: no loss, no duplicates), analysed
 and matched in that same transaction (a stored post is never left unmatched). Items a source could
-not read are counted with ``skip(source, n)``.
+not read are counted with ``skip(source, n)``. Sources call ``deliver``, not ``ingest``: it
+ingests here, or publishes to NATS JetStream when ``COPPS_NATS_URL`` is set (see ``nats``).
 
 Analysis: ``copps.listening.classify.analyse(text)`` when that module is installed (language,
 sentiment, emotion, places); without it the language is the one the source declared and the rest
@@ -219,6 +220,21 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
             fields["cursor"] = cursor
         Source.objects.filter(pk=source.pk).update(**fields)
     return new
+
+
+def deliver(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> int:
+    """What every source calls with what it read and the cursor after it.
+
+    Embedded (``COPPS_NATS_URL`` empty): ``ingest`` here, posts and cursor in one transaction;
+    returns the number of new posts stored. With NATS: publish to the JetStream stream and
+    advance the cursor only once JetStream has acknowledged every message
+    (``nats.publish_and_advance``); the consumers ingest. Returns the number handed over.
+    """
+    from . import nats
+
+    if nats.enabled():
+        return nats.publish_and_advance(source, items, cursor=cursor)
+    return len(ingest(source, items, cursor=cursor))
 
 
 def skip(source: Source, count: int = 1) -> None:

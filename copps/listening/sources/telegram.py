@@ -105,7 +105,7 @@ def poll(source: Source) -> int:
                 skipped += 1
             else:
                 items.append(item)
-        stored += len(pipeline.ingest(source, items, cursor=str(offset) if offset else None))
+        stored += pipeline.deliver(source, items, cursor=str(offset) if offset else None)
         pipeline.skip(source, skipped)
         if len(updates) < LIMIT:
             break
