@@ -3,6 +3,7 @@ default nats://127.0.0.1:4222); skipped, saying why, when no server answers."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -222,3 +224,248 @@ def test_it_rejects_hostile_messages_with_a_reason(data):
 def test_it_round_trips_an_item_through_a_message():
     item = Incoming("id-1", "Brand in Luik", url="https://x.test/1", author="@a", language="nl")
     assert bus.decode(bus.encode(3, item, "c9")) == (3, item, "c9")
+
+
+# --- Sources publish to the stream when COPPS_NATS_URL is set ---------------------------------
+
+
+def _configure(settings, config: bus.Config) -> None:
+    settings.COPPS_NATS_URL = config.url
+    settings.COPPS_NATS_STREAM = config.stream
+    settings.COPPS_NATS_SUBJECT = config.subject
+    settings.COPPS_NATS_DURABLE = config.durable
+
+
+def _feed_source() -> Source:
+    from tests.test_listening_sources import FEED_URL
+
+    purpose = Purpose.objects.create(name="mood", kind="mood")
+    Watch.objects.create(purpose=purpose, name="brand", query="brand")
+    return Source.objects.create(kind="rss", name="news", config={"url": FEED_URL})
+
+
+def _feed(*guids: str):
+    from tests.test_listening_sources import FeedServer, _rss
+
+    return FeedServer(_rss(*((g, f"Brand {g}", "De brandweer is ter plaatse.") for g in guids)))
+
+
+def _stream_count(config: bus.Config) -> int:
+    async def count():
+        import nats
+
+        nc = await nats.connect(config.url)
+        try:
+            return (await nc.jetstream().stream_info(config.stream)).state.messages
+        finally:
+            await nc.close()
+
+    return bus.run_sync(count())
+
+
+def _drain(config: bus.Config, **options) -> int:
+    return bus.run_sync(bus.consume_async(config, batch=50, idle_exit=2, ack_wait=1, **options))
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_a_polled_feed_publishes_to_the_stream_and_a_consumer_stores_it(cfg, settings):
+    from copps.lib import http
+    from copps.listening import runner
+
+    _configure(settings, cfg)
+    source = _feed_source()
+    server = _feed("a1", "a2", "a3")
+    with http.fake(server):
+        assert runner.poll_due() == 3
+    # Published, not ingested by the poller; the cursor advanced after JetStream acknowledged.
+    assert Post.objects.count() == 0
+    assert _stream_count(cfg) == 3
+    source.refresh_from_db()
+    assert json.loads(source.cursor)["seen"] == ["a1", "a2", "a3"]
+    assert source.last_error == "" and source.last_polled_at is not None
+
+    assert _drain(cfg) == 3
+    assert sorted(Post.objects.values_list("external_id", flat=True)) == ["a1", "a2", "a3"]
+    assert Match.objects.count() == 3
+    source.refresh_from_db()
+    assert source.received == 3
+    assert json.loads(source.cursor)["seen"] == ["a1", "a2", "a3"]  # consumers leave it alone
+
+    # Not due again yet: nothing polled. Due, the feed unchanged (304): nothing published.
+    with http.fake(server):
+        assert runner.poll_due() == 0
+        assert len(server.requests) == 1
+        later = source.last_polled_at + timedelta(seconds=settings.COPPS_LISTENING_POLL_SECONDS + 1)
+        assert runner.poll_due(now=later) == 0
+    assert server.requests[-1].headers["if-none-match"] == '"v1"'
+    assert _stream_count(cfg) == 3
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_a_poller_killed_after_publishing_before_its_cursor_loses_and_duplicates_nothing(
+    cfg, settings, monkeypatch
+):
+    from copps.lib import http
+    from copps.listening import runner
+
+    _configure(settings, cfg)
+    source = _feed_source()
+    server = _feed("a1", "a2", "a3")
+
+    def killed(*args, **kwargs):
+        raise Crash("killed between the acknowledgement and the cursor")
+
+    monkeypatch.setattr(bus, "advance", killed)
+    with http.fake(server):
+        assert runner.poll_one(source) == 0
+    source.refresh_from_db()
+    assert source.cursor == "" and "Crash" in source.last_error
+    assert _stream_count(cfg) == 3
+
+    # Restarted: the same entries are read and published again; the stream's duplicate window
+    # drops them, the consumer stores each once.
+    monkeypatch.undo()
+    _configure(settings, cfg)
+    with http.fake(server):
+        assert runner.poll_one(source) == 3
+    assert _stream_count(cfg) == 3
+    assert _drain(cfg) == 3
+    assert Post.objects.filter(source=source).count() == 3
+    assert Match.objects.count() == 3
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_a_publish_that_fails_halfway_keeps_the_cursor_and_the_next_run_sends_the_rest(
+    cfg, settings, monkeypatch
+):
+    from copps.lib import http
+    from copps.listening import runner
+
+    _configure(settings, cfg)
+    source = _feed_source()
+    server = _feed("a1", "a2", "a3")
+    real, calls = bus.encode, []
+
+    def breaks_on_the_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise ConnectionResetError("NATS went away")
+        return real(*args)
+
+    monkeypatch.setattr(bus, "encode", breaks_on_the_second)
+    with http.fake(server):
+        assert runner.poll_one(source) == 0
+    source.refresh_from_db()
+    assert source.cursor == "" and "NATS went away" in source.last_error
+    assert _stream_count(cfg) == 1
+
+    monkeypatch.undo()
+    _configure(settings, cfg)
+    with http.fake(server):
+        assert runner.poll_one(source) == 3
+    source.refresh_from_db()
+    assert source.last_error == "" and json.loads(source.cursor)["seen"] == ["a1", "a2", "a3"]
+    assert _drain(cfg) == 3
+    assert sorted(Post.objects.values_list("external_id", flat=True)) == ["a1", "a2", "a3"]
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_killed_after_storing_a_polled_feed_stores_each_post_once(cfg, settings):
+    from copps.lib import http
+    from copps.listening import runner
+
+    _configure(settings, cfg)
+    source = _feed_source()
+    with http.fake(_feed(*(f"g{n}" for n in range(120)))):
+        assert runner.poll_one(source) == 120
+
+    def crash(acked: int) -> None:
+        if acked >= 50:  # the second batch is stored, never acknowledged
+            raise Crash
+
+    with pytest.raises(Crash):
+        _drain(cfg, before_ack=crash)
+    assert Post.objects.count() == 100
+    assert _drain(cfg) == 70  # the 20 never delivered plus the 50 redelivered
+    assert Post.objects.filter(source=source).count() == 120
+    assert Match.objects.count() == 120
+    source.refresh_from_db()
+    assert source.received == 120
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_nats_down_is_the_sources_error_and_nothing_moves(settings):
+    from copps.lib import http
+    from copps.listening import runner
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.COPPS_NATS_URL = f"nats://127.0.0.1:{port}"
+    source = _feed_source()
+    started = time.monotonic()
+    with http.fake(_feed("a1")):
+        assert runner.poll_one(source) == 0
+    assert time.monotonic() - started < 15  # gives up quickly; the next run retries
+    source.refresh_from_db()
+    assert source.cursor == "" and "NATS" in source.last_error
+    assert Post.objects.count() == 0
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("tests.test_listening_sources")
+def test_the_webhook_and_the_importer_publish_too(cfg, settings, client, tmp_path):
+    from copps.listening.sources import importer, webhook
+
+    _configure(settings, cfg)
+    hook = Source.objects.create(kind="webhook", name="hook")
+    token = webhook.new_token(hook)
+    answer = client.post(
+        f"/hooks/listening/{hook.pk}/{token}",
+        [{"id": "w1", "text": "Hallo politie"}, {"id": "w2"}],
+        content_type="application/json",
+    )
+    assert answer.status_code == 200 and answer.json() == {"stored": 1, "skipped": 1}
+    imported = Source.objects.create(kind="import", name="file")
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"id": "i1", "text": "Brand"}\n{"id": "i2", "text": "Rook"}\nnope\n')
+    assert importer.import_file(imported, path).stored == 2
+    assert Post.objects.count() == 0
+    assert _drain(cfg) == 3
+    assert sorted(Post.objects.values_list("external_id", flat=True)) == ["i1", "i2", "w1"]
+
+    settings.COPPS_NATS_URL = "nats://127.0.0.1:1"
+    answer = client.post(
+        f"/hooks/listening/{hook.pk}/{token}", {"id": "w3", "text": "x"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert answer.status_code == 503
+
+
+@needs_server
+@pytest.mark.django_db(transaction=True)
+def test_a_streaming_source_publishes_and_advances_its_cursor_after_the_stream_took_it(
+    cfg, settings
+):
+    from copps.listening.sources import bluesky
+    from tests.support_websocket import JetstreamReplay, post_event
+
+    _configure(settings, cfg)
+    t0 = 1_779_719_009_000_000
+    frames = [post_event(t0 + n, f"r{n}", f"Politie bericht {n}") for n in range(1, 4)]
+    with JetstreamReplay(frames) as server:
+        source = Source.objects.create(
+            kind="bluesky", name="sky", config={"url": server.url, "allow_private": True}
+        )
+        assert bluesky.run(source) == 3
+    source.refresh_from_db()
+    assert source.cursor == str(t0 + 3)
+    assert Post.objects.count() == 0
+    assert _drain(cfg) == 3
+    assert Post.objects.filter(source=source).count() == 3

@@ -7,6 +7,7 @@ is snapped to. Loaded once per process.
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA = Path(__file__).with_name("data") / "be_municipalities.tsv"
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,8 @@ class Municipality:
 def fold(name: str) -> str:
     """Compare names without case, accents, hyphens or brackets."""
     text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
-    text = "".join(ch if ch.isalnum() else " " for ch in text.casefold())
-    return " ".join(text.split())
+    # ASCII only from here: its letters and digits are [0-9a-z] once case-folded.
+    return " ".join(_NOT_ALNUM.sub(" ", text.casefold()).split())
 
 
 @lru_cache(maxsize=1)

@@ -1,14 +1,17 @@
 """Scale-out: the listening pipeline as N consumers of a NATS JetStream stream.
 
 The embedded default (``COPPS_NATS_URL`` empty) ingests in the worker that reads the source. With
-``COPPS_NATS_URL`` set, sources *publish* what they read, one JSON message per post::
+``COPPS_NATS_URL`` set, every source (polled, streaming, the webhook, the importer: all through
+``pipeline.deliver``) *publishes* what it read, one JSON message per post, and advances its own
+cursor once JetStream acknowledged them all (``publish_and_advance``)::
 
-    {"source": 7, "cursor": "...", "item": {"external_id": "...", "text": "...", "url": "...",
+    {"source": 7, "cursor": null, "item": {"external_id": "...", "text": "...", "url": "...",
      "author": "...", "language": "nl", "published_at": "2026-11-29T07:00:00+00:00"}}
 
 and any number of ``copps listening_nats consume`` processes share one durable pull consumer of
 the stream. Each fetches a batch, hands it to ``pipeline.ingest`` (one transaction per source in
-the batch: posts, analysis, matches and cursor) and acknowledges the messages only after that
+the batch: posts, analysis, matches and, when a message carries one, as ``copps listening_nats
+publish`` may, the cursor) and acknowledges the messages only after that
 commit. A consumer that dies before acknowledging leaves its messages to be redelivered (after
 ``ack_wait``) to another consumer; ``ingest`` skips a (source, external id) it already stored, in
 the same transaction, so a redelivered post is stored and matched once. Malformed messages and
@@ -33,6 +36,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connections
+from django.utils import timezone
 
 from . import pipeline
 from .models import Source
@@ -165,12 +169,24 @@ async def ensure(js, cfg: Config, *, ack_wait: float = 30.0) -> None:
 # Publishing --------------------------------------------------------------------------------
 
 
+async def _client_error(error: Exception) -> None:
+    logger.warning("listening NATS: %s: %s", error.__class__.__name__, error)
+
+
 async def publish_async(
     cfg: Config, source_id: int, items: Iterable[Incoming], *, cursor: str | None = None
 ) -> int:
     import nats
 
-    nc = await nats.connect(cfg.url)
+    # A short-lived connection that gives up after two tries (the client's default keeps
+    # retrying for two minutes): the source records the failure and retries on its next run.
+    nc = await nats.connect(
+        cfg.url,
+        connect_timeout=2,
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.5,
+        error_cb=_client_error,
+    )
     try:
         js = nc.jetstream()
         await ensure_stream(js, cfg)
@@ -214,17 +230,42 @@ def run_sync(coro):
     return outcome.get("value")
 
 
+class Unavailable(Exception):
+    """NATS could not take the messages (server down, stream missing, no acknowledgement)."""
+
+
 def publish(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> int:
-    """Publish a source's items (with the cursor after them) to the stream; the number sent."""
-    return run_sync(publish_async(config(), source.pk, list(items), cursor=cursor))
+    """Publish a source's items (with the cursor after them) to the stream; the number sent,
+    each acknowledged by JetStream. ``Unavailable`` when NATS did not take them all."""
+    try:
+        return run_sync(publish_async(config(), source.pk, list(items), cursor=cursor))
+    except Exception as exc:  # noqa: BLE001 - whatever the client raised: not (all) published
+        raise Unavailable(f"NATS: {exc.__class__.__name__}: {exc}"[:300]) from exc
 
 
-def deliver(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> None:
-    """What a source calls: publish when NATS is configured, else ingest here (embedded)."""
-    if enabled():
-        publish(source, items, cursor=cursor)
-    else:
-        pipeline.ingest(source, items, cursor=cursor)
+def advance(source: Source, cursor: str | None) -> None:
+    """Store the source's new cursor (and that it ran) after its items are in the stream."""
+    fields: dict = {"last_polled_at": timezone.now()}
+    if cursor is not None:
+        fields["cursor"] = cursor
+        source.cursor = cursor
+    Source.objects.filter(pk=source.pk).update(**fields)
+
+
+def publish_and_advance(
+    source: Source, items: Iterable[Incoming], *, cursor: str | None = None
+) -> int:
+    """A source's hand-over with NATS configured (``pipeline.deliver``): publish every item,
+    then advance the cursor, in that order. ``js.publish`` returns only after JetStream stored
+    the message, so the cursor never passes an item the stream does not hold: a failure or a
+    crash before ``advance`` leaves the cursor where it was, the next run reads the same items
+    again, and the stream's duplicate window (``Nats-Msg-Id``) and the consumers' (source,
+    external id) check keep each post single. The messages carry no cursor: the source owns it,
+    and a consumer working through older messages never moves it back."""
+    batch = [i for i in items if i.external_id and i.text and i.text.strip()]
+    sent = publish(source, batch) if batch else 0
+    advance(source, cursor)
+    return sent
 
 
 # Consuming ---------------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 ``ingest(source, items, cursor=...)`` stores the new posts and the source's new cursor in one
 transaction (a restart resumes after the last stored item: no loss, no duplicates), analysed
 and matched in that same transaction (a stored post is never left unmatched). Items a source could
-not read are counted with ``skip(source, n)``.
+not read are counted with ``skip(source, n)``. Sources call ``deliver``, not ``ingest``: it
+ingests here, or publishes to NATS JetStream when ``COPPS_NATS_URL`` is set (see ``nats``).
 
 Analysis: ``copps.listening.classify.analyse(text)`` when that module is installed (language,
 sentiment, emotion, places); without it the language is the one the source declared and the rest
 stays empty. Places the classifier did not name come from ``places.find`` (the gazetteer). A post whose normalised text was seen before is a repost: ``repost_of`` points at the
 first one and the analysis is copied from it, not done again. Matching: ``matcher.current()``
-(every active watch, one scan per post); one ``Match`` row per watch that matches.
+(every active watch, one scan per post); one ``Match`` row per watch that matches (for a source
+under a purpose, only that purpose's watches: ``watches_for``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import places
-from .models import Match, Post, Source
+from .models import Match, Post, PurposeKind, Source, SourceKind, Watch
 
 MAX_TEXT = 10_000
 logger = logging.getLogger("copps.listening")
@@ -144,6 +146,22 @@ def _insert_matches(rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
+def watches_for(source: Source) -> set[int] | None:
+    """The watches a source's posts may match: all (``None``), or, for a source configured under
+    a purpose (``config["purpose"]``), only that purpose's watches. The force's own channels
+    (``SourceKind.OWN``) feed communication purposes only: under an investigation purpose they
+    match nothing."""
+    key = (source.config or {}).get("purpose") if isinstance(source.config, dict) else None
+    if key is None and source.kind != SourceKind.OWN:
+        return None
+    if isinstance(key, bool) or not isinstance(key, int):
+        return set()
+    watches = Watch.objects.filter(purpose_id=key)
+    if source.kind == SourceKind.OWN:
+        watches = watches.exclude(purpose__kind=PurposeKind.INVESTIGATION)
+    return set(watches.values_list("pk", flat=True))
+
+
 def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> list[Post]:
     """Store new posts (an id seen before from this source is skipped) and the cursor; analyse
     them, link reposts and record their matches, all in one transaction."""
@@ -213,12 +231,30 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
                     post.text, author=post.author, language=post.language, places=post.places
                 )
             ]
+            allowed = watches_for(source)
+            if allowed is not None:
+                rows = [row for row in rows if row[0] in allowed]
             _insert_matches(rows)
         fields: dict = {"received": F("received") + len(new), "last_polled_at": now}
         if cursor is not None:
             fields["cursor"] = cursor
         Source.objects.filter(pk=source.pk).update(**fields)
     return new
+
+
+def deliver(source: Source, items: Iterable[Incoming], *, cursor: str | None = None) -> int:
+    """What every source calls with what it read and the cursor after it.
+
+    Embedded (``COPPS_NATS_URL`` empty): ``ingest`` here, posts and cursor in one transaction;
+    returns the number of new posts stored. With NATS: publish to the JetStream stream and
+    advance the cursor only once JetStream has acknowledged every message
+    (``nats.publish_and_advance``); the consumers ingest. Returns the number handed over.
+    """
+    from . import nats
+
+    if nats.enabled():
+        return nats.publish_and_advance(source, items, cursor=cursor)
+    return len(ingest(source, items, cursor=cursor))
 
 
 def skip(source: Source, count: int = 1) -> None:

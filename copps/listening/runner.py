@@ -1,6 +1,6 @@
 """Run listening sources: polling ones from the worker, streaming ones as a long-running process.
 
-- Polling (RSS/Atom; Telegram channels; Mastodon when ``config["streaming"]`` is false): ``poll_due()`` is a worker
+- Polling (RSS/Atom; Telegram channels; our own channels' mentions from the inbox; Mastodon when ``config["streaming"]`` is false): ``poll_due()`` is a worker
   job; each enabled source is polled when its interval (``config["interval"]`` seconds, default
   ``COPPS_LISTENING_POLL_SECONDS``) has passed since its last run.
 - Streaming (Bluesky Jetstream; Mastodon with ``config["streaming"]``): ``copps listening_run``
@@ -22,7 +22,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from .models import Source, SourceKind
-from .sources import bluesky, mastodon, rss, telegram
+from .sources import bluesky, mastodon, own, rss, telegram
 from .sources.base import error_text
 
 logger = logging.getLogger("copps.listening")
@@ -31,6 +31,7 @@ POLLERS: dict[str, Callable[[Source], int]] = {
     SourceKind.RSS: rss.poll,
     SourceKind.MASTODON: mastodon.poll,
     SourceKind.TELEGRAM: telegram.poll,
+    SourceKind.OWN: own.poll,
 }
 STREAMERS: dict[str, Callable[..., int]] = {
     SourceKind.BLUESKY: bluesky.run,

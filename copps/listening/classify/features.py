@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 
 FEATURES_VERSION = 2
 
@@ -141,6 +142,21 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+# Posts share most of their words: each word's character n-grams are computed once per process
+# and remembered (bounded, least recently used out). The features come out the same, in the
+# same order, as computing them afresh. (Remembering the checksums too was measured slower:
+# a crc32 of a short string costs less than a lookup in a large dict.)
+@lru_cache(maxsize=1 << 18)
+def _grams(tok: str) -> tuple[str, ...]:
+    """A word's character 3- and 4-grams (padded with spaces), 3-grams first."""
+    padded = f"~ {tok} "
+    n = len(padded)
+    return tuple(
+        [padded[0] + padded[i : i + 3] for i in range(1, n - 2)]
+        + [padded[0] + padded[i : i + 4] for i in range(1, n - 3)]
+    )
+
+
 def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
     """The feature names of one text (before hashing); `norm`: normalise(text), if known."""
     if norm is None:
@@ -153,10 +169,7 @@ def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
         feats.add(prev + " " + tok)
         prev = tok
         if len(tok) > 2 and tok[0] not in "#!_":
-            padded = f"~ {tok} "
-            n = len(padded)
-            feats.update([padded[0] + padded[i : i + 3] for i in range(1, n - 2)])
-            feats.update([padded[0] + padded[i : i + 4] for i in range(1, n - 3)])
+            feats.update(_grams(tok))
     feats.add(prev + " </s>")
     pos = neg = 0
     for tok in toks:

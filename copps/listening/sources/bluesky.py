@@ -135,7 +135,7 @@ def run(
     def flush() -> None:
         nonlocal batch, skipped, stored, dirty, last_flush
         if batch or dirty:
-            stored += len(pipeline.ingest(source, batch, cursor=str(newest) if newest else None))
+            stored += pipeline.deliver(source, batch, cursor=str(newest) if newest else None)
         pipeline.skip(source, skipped)
         batch, skipped, dirty, last_flush = [], 0, False, time.monotonic()
 

@@ -100,8 +100,8 @@ def import_file(source: Source, path: str | Path, *, fmt: str = "") -> ImportRep
                 report.error(number, str(exc))
                 continue
             if len(batch) >= BATCH:
-                report.stored += len(pipeline.ingest(source, batch))
+                report.stored += pipeline.deliver(source, batch)
                 batch = []
-    report.stored += len(pipeline.ingest(source, batch))
+    report.stored += pipeline.deliver(source, batch)
     pipeline.skip(source, report.skipped)
     return report

@@ -121,7 +121,7 @@ def poll(source: Source) -> int:
             else:
                 items.append(item)
             newest = max(newest, _id(status.get("id") if isinstance(status, dict) else None))
-        stored += len(pipeline.ingest(source, items, cursor=str(newest) if newest else None))
+        stored += pipeline.deliver(source, items, cursor=str(newest) if newest else None)
         pipeline.skip(source, skipped)
         if newest <= cursor or len(statuses) < PAGE:
             break
@@ -224,4 +224,4 @@ def _dispatch(source: Source, payload: str) -> int:
         pipeline.skip(source, 1)
         return 0
     newest = max(_id(status.get("id")), _id(Source.objects.get(pk=source.pk).cursor))
-    return len(pipeline.ingest(source, [item], cursor=str(newest) if newest else None))
+    return pipeline.deliver(source, [item], cursor=str(newest) if newest else None)

@@ -89,7 +89,7 @@ def poll(source: Source) -> int:
         allow_private=bool(source.config.get("allow_private", False)),
     )
     if response.status_code == 304:
-        pipeline.ingest(source, [], cursor=None)
+        pipeline.deliver(source, [], cursor=None)
         return 0
     if response.status_code != 200:
         raise SourceError(f"feed answered HTTP {response.status_code}")
@@ -127,9 +127,9 @@ def poll(source: Source) -> int:
         "modified": response.headers.get("last-modified", ""),
         "seen": ids[:MAX_SEEN],
     }
-    stored = pipeline.ingest(source, items, cursor=json.dumps(cursor))
+    stored = pipeline.deliver(source, items, cursor=json.dumps(cursor))
     pipeline.skip(source, skipped)
-    return len(stored)
+    return stored
 
 
 def _is_web(link: object) -> bool:

@@ -1,7 +1,9 @@
 """Telegram channels through the Bot API: posts of channels where the bot is an administrator.
 
 Telegram's Bot API cannot read arbitrary public channels (that needs the MTProto user API): add
-a bot of your own as an administrator to each channel to listen to. Use a bot for listening
+a bot of your own as an administrator to each channel to listen to. A public channel we do not
+administer is read from its web preview instead: configure ``{"channel": "name"}`` without a
+token (``tgpreview.py``). Use a bot for listening
 only: ``getUpdates`` hands each update out once per offset, so a bot shared with another
 reader would steal its updates (and it fails with 409 while the bot has a webhook).
 
@@ -59,6 +61,10 @@ def to_incoming(post: object) -> pipeline.Incoming | None:
 
 
 def poll(source: Source) -> int:
+    if source.config.get("channel") and not source.config.get("token"):
+        from . import tgpreview  # a public channel we do not administer: its web preview
+
+        return tgpreview.poll(source)
     token = str(source.config.get("token", ""))
     if not token:
         raise SourceError("no bot token configured")
@@ -105,7 +111,7 @@ def poll(source: Source) -> int:
                 skipped += 1
             else:
                 items.append(item)
-        stored += len(pipeline.ingest(source, items, cursor=str(offset) if offset else None))
+        stored += pipeline.deliver(source, items, cursor=str(offset) if offset else None)
         pipeline.skip(source, skipped)
         if len(updates) < LIMIT:
             break

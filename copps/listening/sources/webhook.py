@@ -3,7 +3,8 @@
 Body: JSON ``{"id", "text", "url"?, "author"?, "lang"?, "published_at"?}`` or a list of them
 (at most ``MAX_RECORDS``, at most ``MAX_BODY`` bytes). The token is shown once when it is made
 (``copps listening_run --webhook-token --source ID``); the source keeps only its SHA-256 in
-``config["token_sha256"]``. Answers: 200 ``{"stored": n, "skipped": k}``; 403 for an unknown,
+``config["token_sha256"]``. Answers: 200 ``{"stored": n, "skipped": k}`` (with NATS configured,
+n is the number handed to the stream); 503 when NATS is configured but down; 403 for an unknown,
 disabled or non-webhook source or a wrong token (one answer for all, so ids cannot be probed);
 400 for a body that is not JSON or not an object/list; 413 for a body too large or too many
 records; 405 for anything but POST. Unusable records inside a good body are skipped and counted.
@@ -20,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from copps.listening import pipeline
+from copps.listening import nats, pipeline
 from copps.listening.models import Source, SourceKind
 
 from .records import BadRecord, to_incoming
@@ -80,6 +81,9 @@ def receive(request: HttpRequest, source_id: int, token: str) -> JsonResponse:
             items.append(to_incoming(record))
         except BadRecord:
             skipped += 1
-    stored = pipeline.ingest(source, items)
+    try:
+        stored = pipeline.deliver(source, items)
+    except nats.Unavailable:  # NATS configured but down: nothing accepted, the sender retries
+        return _error(503, "try again later")
     pipeline.skip(source, skipped)
-    return JsonResponse({"stored": len(stored), "skipped": skipped})
+    return JsonResponse({"stored": stored, "skipped": skipped})
