@@ -123,7 +123,7 @@ class ZoneForm(ConsoleForm):
         raw = self.cleaned_data["geometry"]
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationError(
                 _("Not JSON: draw the outline on the map or paste a GeoJSON Polygon.")
             ) from None
