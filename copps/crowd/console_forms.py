@@ -46,7 +46,7 @@ class EventForm(ConsoleForm):
     slug = forms.SlugField(
         label=_("Address on the public site"),
         max_length=80,
-        help_text=_("Lowercase letters, digits and hyphens: /events/<address>/."),
+        help_text=_("Lowercase letters, digits and hyphens: /events/‹address›/."),
     )
     description = forms.CharField(
         label=_("Public description"),
@@ -165,7 +165,7 @@ class SensorForm(ConsoleForm):
     sensor_id = forms.CharField(
         label=_("Sensor identifier"),
         max_length=64,
-        help_text=_("As in the MQTT topic copps/sensors/<identifier>/counts."),
+        help_text=_("As in the MQTT topic copps/sensors/‹identifier›/counts."),
     )
     zone: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Zone"), queryset=None, empty_label=None
@@ -273,7 +273,6 @@ class CrisisOnForm(ConsoleForm):
         queryset=Area.objects.all(),
         required=False,
         empty_label=_("The whole force"),
-        help_text=_("Subscribers of this area receive crisis updates with top priority."),
     )
 
 

@@ -216,7 +216,11 @@ def _sensor_rows(event: Event, now: datetime) -> list[dict]:
             {
                 "sensor": sensor,
                 "stale": sensor.stale or silent,
-                "count": sensor.occupancy if sensor.kind == "counter" else sensor.last_devices,
+                "count": None
+                if sensor.last_received_at is None
+                else sensor.occupancy
+                if sensor.kind == "counter"
+                else sensor.last_devices,
                 "people": round(sensor.people()),
             }
         )

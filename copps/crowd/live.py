@@ -124,6 +124,8 @@ def density_chart(zone: Zone, now: datetime | None = None, samples=None) -> dict
         "points": points,
         "count": len(samples),
         "last": samples[-1] if samples else None,
+        # The latest point, marked: a single sample draws no line.
+        "last_xy": (x(samples[-1].minute), y(samples[-1].density)) if samples else None,
         "peak": round(peak, 1),
         "comfortable_y": y(zone.comfortable_density),
         "max_y": y(zone.max_density),

@@ -40,7 +40,7 @@
       stale: element.getAttribute("data-label-stale") || "",
     };
 
-    var map = L.map(element, { scrollWheelZoom: false, attributionControl: false });
+    var map = L.map(element, { scrollWheelZoom: false, attributionControl: false, zoomSnap: 0.25 });
     var tiles = element.getAttribute("data-tiles");
     if (tiles) {
       L.control.attribution({ prefix: false }).addTo(map);
@@ -68,7 +68,8 @@
         });
         layer.addTo(map);
         var tip = document.createElement("span");
-        layer.bindTooltip(tip, { permanent: true, direction: "center", className: "crowd-label" });
+        // Above the zone, pointing at it: the outline and its pattern stay visible.
+        layer.bindTooltip(tip, { permanent: true, direction: "top", className: "crowd-label" });
         zones[zone.key] = { layer: layer, tip: tip, name: zone.name };
         bounds.extend(layer.getBounds());
       } catch (e) { /* idem */ }
@@ -127,7 +128,8 @@
       });
     }
 
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 18 });
+    // Room above the zones for their labels.
+    if (bounds.isValid()) map.fitBounds(bounds, { paddingTopLeft: [24, 70], paddingBottomRight: [24, 16], maxZoom: 18 });
     else map.setView([50.85, 4.35], 13);
     paintZones(readJSON("crowd-live-data", {}));
     element.classList.add("is-ready");
