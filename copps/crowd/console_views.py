@@ -65,6 +65,7 @@ from .models import (
     TemplateUse,
     Zone,
 )
+from .templatetags.crowd_console import forget as forget_banner
 
 SEE_EVENTS = (roles.EVENTS_VIEW,)
 SEE_TEMPLATES = (roles.EVENTS_VIEW, roles.TEMPLATES_WRITE, roles.TEMPLATES_APPROVE)
@@ -973,6 +974,7 @@ def crisis_on(request):
             _context(request, switch="on", page=page, area=area, form=form),
         )
     actions.crisis_on(by=request.user, page=page, area=area)
+    forget_banner()
     flash.warning(
         request, _("Crisis mode is ON: the public site shows “%(name)s”.") % {"name": page.name}
     )
@@ -990,6 +992,7 @@ def crisis_off(request):
             _context(request, switch="off", mode=mode),
         )
     actions.crisis_off(by=request.user)
+    forget_banner()
     flash.success(request, _("Crisis mode is off: the public site is back to normal."))
     return redirect("crowd_console:crisis")
 
