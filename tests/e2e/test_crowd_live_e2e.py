@@ -16,6 +16,7 @@ from copps.crowd.models import AlertState, CrowdAlert, RouteStatus, SentMessage,
 from tests.crowd_helpers import approved_template, iso, make_event
 
 from .conftest import sign_in
+from .test_accessibility import violations as wcag_violations
 from .test_blotter_map_e2e import COLLECT_VIOLATIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -113,6 +114,7 @@ def test_the_live_map_recolours_after_a_count_and_the_commander_sends_once(
     expect(alert).to_be_visible(timeout=12_000)
     expect(alert).to_contain_text("Korenmarkt is vol")
     page.screenshot(path=str(folder / "crowd-live.png"), full_page=True)
+    assert wcag_violations(page) == []
     page.locator("#alerts").screenshot(path=str(folder / "crowd-alerts.png"))
 
     # Click 1: the confirmation, with the words, the channels and the commander's name.
@@ -166,6 +168,7 @@ def test_screenshots_of_templates_crisis_and_zone_drawing(new_page, scene, tmp_p
     page.goto("/console/events/templates/")
     expect(page.locator("[data-template]")).to_have_count(2)
     page.screenshot(path=str(folder / "crowd-templates.png"), full_page=True)
+    assert wcag_violations(page) == []
     page.goto(f"/console/events/templates/{scene['template'].pk}/edit")
     page.screenshot(path=str(folder / "crowd-template-form.png"), full_page=True)
     page.goto("/console/events/crisis/")
@@ -176,6 +179,7 @@ def test_screenshots_of_templates_crisis_and_zone_drawing(new_page, scene, tmp_p
     page.locator("[data-confirm]").click()
     expect(page.locator(".crisis-banner")).to_contain_text("Crisis mode is ON")
     page.screenshot(path=str(folder / "crowd-crisis-on.png"), full_page=True)
+    assert wcag_violations(page) == []
     # Drawing a zone: four clicks, close, save.
     event = scene["event"]
     page.goto(f"/console/events/{event.pk}/zones/new")
