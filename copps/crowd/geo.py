@@ -139,6 +139,8 @@ def parse_feature_collection(raw: bytes | str) -> tuple[list[ZoneShape], list[Ro
         raise GeoError(_("The file is larger than 2 MB."))
     try:
         doc = json.loads(raw)
+    except RecursionError:  # "[[[[…" nested beyond Python's parser
+        raise GeoError(_("Not JSON: nested too deeply.")) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise GeoError(_("Not JSON: %(reason)s") % {"reason": exc}) from exc
     if isinstance(doc, dict) and doc.get("type") == "Feature":

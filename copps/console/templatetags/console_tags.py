@@ -86,6 +86,8 @@ def _nav_items():
             _("Listening"),
             "listening",
         ),
+        (roles.EVENTS_VIEW, "crowd_console:events", _("Events"), "events"),
+        (roles.CRISIS_MANAGE, "crowd_console:crisis", _("Crisis"), "crisis"),
         (roles.TOKENS_OWN, "accounts:tokens", _("API tokens"), "tokens"),
         (roles.VIEW_CONSOLE, "accounts:2fa-setup", _("Two-factor"), "2fa"),
         (roles.USERS_MANAGE, "accounts:users", _("Users"), "users"),
