@@ -27,6 +27,7 @@ urlpatterns = [
     path("console/inbox/", include("copps.inbox.console_urls")),
     path("console/blotter/", include("copps.blotter.console_urls")),
     path("console/listening/", include("copps.listening.console_urls")),
+    path("console/events/", include("copps.crowd.console_urls")),
     # Anonymous tips (/tips/new, /tips/follow-up, /notices/<id>/tip): outside the language
     # prefix, as the contract names them; the language comes from ?lang= or the browser.
     path("", include("copps.investigations.tip_urls")),

@@ -36,11 +36,6 @@ VIEWERS = {Role.COMMUNICATOR, Role.EDITOR, Role.ANALYST, Role.COMMANDER, Role.AD
 MANAGERS = {Role.COMMANDER, Role.ADMIN}
 
 
-@pytest.fixture(autouse=True)
-def _console_mounted(settings):
-    settings.ROOT_URLCONF = "tests.crowd_console_urls"
-
-
 @pytest.fixture
 def admin(make_user):
     return make_user(Role.ADMIN, "admin-crowd")

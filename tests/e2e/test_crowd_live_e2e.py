@@ -22,11 +22,6 @@ from .test_blotter_map_e2e import COLLECT_VIOLATIONS
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _console_mounted(settings):
-    settings.ROOT_URLCONF = "tests.crowd_console_urls"
-
-
 def shots(tmp_path) -> Path:
     folder = Path(os.environ.get("COPPS_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
