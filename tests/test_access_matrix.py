@@ -85,6 +85,9 @@ EXPECTED = {
     # Listening: communication purposes and investigation purposes never cross.
     "see communication listening":(Y,   Y,   N,   N,    N,   Y,   N,   Y),
     "see investigation listening":(N,   N,   N,   N,    Y,   N,   N,   N),
+    # Listening sources: whoever listens sees where posts come from; administrators manage.
+    "see listening sources":      (Y,   Y,   N,   N,    Y,   Y,   N,   Y),
+    "manage listening sources":   (N,   N,   N,   N,    N,   N,   N,   Y),
 }
 # fmt: on
 
@@ -476,6 +479,22 @@ def see_investigation_listening(w):
     refused_or_hidden(w.http("get", f"/console/listening/purposes/{watch.purpose_id}"))
 
 
+def see_listening_sources(w):
+    refused_or_hidden(w.http("get", "/console/listening/sources/"))
+
+
+def manage_listening_sources(w):
+    from copps.listening import actions as listening_actions
+    from copps.listening.models import Source
+
+    refused_or_hidden(w.http("get", "/console/listening/sources/new/rss"))
+    refused_or_hidden(
+        w.http("post", "/console/listening/sources/new/import", data={"name": "Matrix"}), 302
+    )
+    source = Source.objects.get(name="Matrix")
+    listening_actions.set_source_enabled(source, by=w.user, enabled=False)
+
+
 CELLS = {
     "view console": view_console,
     "create message, own area": create_own_area,
@@ -512,6 +531,8 @@ CELLS = {
     "push incidents (API)": push_incidents,
     "see communication listening": see_communication_listening,
     "see investigation listening": see_investigation_listening,
+    "see listening sources": see_listening_sources,
+    "manage listening sources": manage_listening_sources,
 }
 
 

@@ -56,6 +56,7 @@ BLOTTER_IMPORT = "blotter.import"
 # holds both by default.
 LISTENING_COMMUNICATION = "listening.communication"
 LISTENING_INVESTIGATION = "listening.investigation"
+LISTENING_SOURCES_MANAGE = "listening.sources.manage"  # add, configure, switch sources
 
 # Public order and crisis (copps.crowd): follow events' live crowd picture; set up events, zones,
 # routes and sensors and push sensor counts; send pre-approved templates through the fast track
@@ -134,6 +135,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             BLOTTER_MANAGE,
             BLOTTER_IMPORT,
             LISTENING_COMMUNICATION,
+            LISTENING_SOURCES_MANAGE,
             EVENTS_VIEW,
             EVENTS_MANAGE,
             EVENTS_FAST_TRACK,

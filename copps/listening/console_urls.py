@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import console_views as views
-from . import dashboard_views
+from . import dashboard_views, source_views
 
 app_name = "listening_console"
 
@@ -19,4 +19,12 @@ urlpatterns = [
     path("watches/<int:pk>/places.geojson", dashboard_views.places_map, name="places"),
     path("alerts/<int:pk>/acknowledge", dashboard_views.alert_acknowledge, name="alert-ack"),
     path("try", views.try_query, name="try"),
+    path("sources/", source_views.source_list, name="sources"),
+    path("sources/new", source_views.source_kinds, name="source-new"),
+    path("sources/new/<str:kind>", source_views.source_edit, name="source-create"),
+    path("sources/<int:pk>/edit", source_views.source_edit, name="source-edit"),
+    path("sources/<int:pk>/enabled", source_views.source_enabled, name="source-enabled"),
+    path("sources/<int:pk>/poll", source_views.source_poll, name="source-poll"),
+    path("sources/<int:pk>/token", source_views.source_token, name="source-token"),
+    path("sources/<int:pk>/import", source_views.source_import, name="source-import"),
 ]

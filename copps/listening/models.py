@@ -73,6 +73,8 @@ class Source(models.Model):
     cursor = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    # "Poll now" from the console: the worker's next ``poll_due`` polls it whatever its interval.
+    poll_requested_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     received = models.PositiveBigIntegerField(default=0)
     skipped = models.PositiveBigIntegerField(default=0)  # malformed, oversized, invalid

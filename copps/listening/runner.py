@@ -73,7 +73,8 @@ def poll_one(source: Source) -> int:
 
 
 def poll_due(now=None) -> int:
-    """Worker job: poll every enabled polling source whose interval has passed."""
+    """Worker job: poll every enabled polling source whose interval has passed, or for which
+    someone asked "poll now" in the console (``poll_requested_at``)."""
     now = now or timezone.now()
     default = int(getattr(settings, "COPPS_LISTENING_POLL_SECONDS", 300))
     stored = 0
@@ -82,9 +83,19 @@ def poll_due(now=None) -> int:
             continue
         interval = source.config.get("interval", default)
         interval = interval if isinstance(interval, int) and interval > 0 else default
-        if source.last_polled_at and source.last_polled_at > now - timedelta(seconds=interval):
+        requested = source.poll_requested_at
+        if (
+            requested is None
+            and source.last_polled_at
+            and source.last_polled_at > now - timedelta(seconds=interval)
+        ):
             continue
         stored += poll_one(source)
+        if requested is not None:
+            # Only the request this run answered: one made while it ran stays for the next tick.
+            Source.objects.filter(pk=source.pk, poll_requested_at__lte=requested).update(
+                poll_requested_at=None
+            )
     return stored
 
 

@@ -13,6 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from copps.listening import pipeline
 from copps.listening.models import Source
@@ -83,25 +84,34 @@ def _csv(handle):
         yield reader.line_num, row, ""
 
 
+def format_of(name: str) -> str:
+    """``csv`` for a ``.csv`` file name, else ``jsonl``."""
+    return "csv" if Path(name).suffix.lower() == ".csv" else "jsonl"
+
+
 def import_file(source: Source, path: str | Path, *, fmt: str = "") -> ImportReport:
     path = Path(path)
-    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    with path.open("rb") as handle:
+        return import_stream(source, handle, fmt=fmt or format_of(path.name))
+
+
+def import_stream(source: Source, handle: IO[bytes], *, fmt: str = "jsonl") -> ImportReport:
+    """Import from an open binary file (a path's, or an upload's) in ``fmt`` (csv | jsonl)."""
     report = ImportReport()
     batch: list[pipeline.Incoming] = []
-    with path.open("rb") as handle:
-        for number, record, problem in (_csv if fmt == "csv" else _jsonl)(handle):
-            report.read += 1
-            if record is None:
-                report.error(number, problem)
-                continue
-            try:
-                batch.append(to_incoming(record))
-            except BadRecord as exc:
-                report.error(number, str(exc))
-                continue
-            if len(batch) >= BATCH:
-                report.stored += pipeline.deliver(source, batch)
-                batch = []
+    for number, record, problem in (_csv if fmt == "csv" else _jsonl)(handle):
+        report.read += 1
+        if record is None:
+            report.error(number, problem)
+            continue
+        try:
+            batch.append(to_incoming(record))
+        except BadRecord as exc:
+            report.error(number, str(exc))
+            continue
+        if len(batch) >= BATCH:
+            report.stored += pipeline.deliver(source, batch)
+            batch = []
     report.stored += pipeline.deliver(source, batch)
     pipeline.skip(source, report.skipped)
     return report

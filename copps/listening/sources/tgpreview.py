@@ -135,6 +135,11 @@ class PreviewParser(HTMLParser):
         self._close()
 
 
+def valid_channel(name: str) -> bool:
+    """A public channel name as in ``t.me/<name>``: 4 to 32 letters, digits or _."""
+    return bool(_CHANNEL.match(name))
+
+
 def channel_of(source: Source) -> str:
     name = str(source.config.get("channel", "")).strip().lstrip("@")
     if not _CHANNEL.match(name):
