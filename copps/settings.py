@@ -341,6 +341,8 @@ COPPS_BLOTTER_UPLOAD_MAX_BYTES = envint("COPPS_BLOTTER_UPLOAD_MAX_BYTES", 20 * 1
 # read when they set no interval of their own; the language given to posts without letters.
 COPPS_LISTENING_POLL_SECONDS = envint("COPPS_LISTENING_POLL_SECONDS", 300)
 COPPS_LISTENING_DEFAULT_LANGUAGE = envstr("COPPS_LISTENING_DEFAULT_LANGUAGE", "nl")
+# Largest file the console's source import reads (bigger: `copps listening_run --import`).
+COPPS_LISTENING_IMPORT_MAX_BYTES = envint("COPPS_LISTENING_IMPORT_MAX_BYTES", 1024 * 1024)
 # National scale-out: the listening pipeline as N consumers of a NATS JetStream stream
 # (`copps listening_nats consume`); empty URL: embedded in the worker.
 COPPS_NATS_URL = envstr("COPPS_NATS_URL", "")
