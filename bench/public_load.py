@@ -115,7 +115,7 @@ def seed() -> None:
         description="Tien dagen feest in de binnenstad van Gent.",
     )
     names = ["Korenmarkt", "Vrijdagmarkt", "Sint-Baafsplein", "Graslei", "Kouter", "Sint-Jacobs"]
-    devices = [9000, 2500, 400, 1200, 150, 600]
+    devices = [18000, 9000, 400, 1200, 150, 600]
     zones = []
     for i, (name, count) in enumerate(zip(names, devices, strict=True)):
         lon, lat = 3.7180 + (i % 3) * 0.0030, 51.0520 + (i // 3) * 0.0025
@@ -127,7 +127,7 @@ def seed() -> None:
             geometry=rectangle(lon, lat, 0.0022, 0.0015),
             comfortable_density=1.0,
             max_density=2.0,
-            advice=f"ga naar {names[(i + 2) % 6]}",
+            advice="gebruik de ingang aan de Veldstraat",
         )
         actions.add_sensor(
             zone, by=admin, sensor_id=f"bt-{i}", kind=SensorKind.BLUETOOTH, calibration=3.0
@@ -140,11 +140,15 @@ def seed() -> None:
         ("Belfortstraat", RouteStatus.OPEN, ""),
         ("Limburgstraat", RouteStatus.CLOSED, "hulpdiensten"),
     ]
-    for n, (name, status, note) in enumerate(streets):
-        line = {
-            "type": "LineString",
-            "coordinates": [[3.7185 + n * 0.002, 51.0518], [3.7195 + n * 0.002, 51.0562]],
-        }
+    # Streets in the gaps between the zones (two columns of gaps, one row).
+    lines = [
+        [[3.7201, 51.0515], [3.7208, 51.0565]],
+        [[3.7178, 51.0540], [3.7264, 51.0540]],
+        [[3.7231, 51.0515], [3.7238, 51.0565]],
+        [[3.7264, 51.0515], [3.7267, 51.0565]],
+    ]
+    for (name, status, note), coords in zip(streets, lines, strict=True):
+        line = {"type": "LineString", "coordinates": coords}
         actions.save_route(event, by=admin, name=name, status=status, note=note, geometry=line)
     template = actions.approve_template(
         actions.save_template(

@@ -229,6 +229,14 @@ def event_page(request, slug: str):
     return cached_page(request, key, make)
 
 
+def density_words(density: float) -> str:
+    """People per m² the way a reader takes it in: one decimal, "< 0.1" rather than "0.0"."""
+    rounded = round(density, 1)  # number_format cuts decimals off, it does not round
+    if rounded < 0.1:
+        return "< " + formats.number_format(0.1, 1, use_l10n=True)
+    return formats.number_format(rounded, 1, use_l10n=True)
+
+
 def event_context(event: Event, language: str, now=None) -> dict:
     """Everything the crowd page shows, computed once per render."""
     now = now or timezone.now()
@@ -260,7 +268,7 @@ def event_context(event: Event, language: str, now=None) -> dict:
                 "trend": trend_labels.get(zone.trend, trend_labels[0]),
                 "arrow": trend_arrows.get(zone.trend, "→"),
                 "people": formats.number_format(zone.people, use_l10n=True, force_grouping=True),
-                "density": formats.number_format(zone.density, 1, use_l10n=True),
+                "density": density_words(zone.density),
                 "stale": zone.stale,
                 "measured": heard.get(zone.pk) is not None,
                 "path": frame.path(zone.geometry),
