@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django.utils.translation import get_language, get_language_from_request
 from django.views.decorators.cache import cache_control
@@ -73,8 +74,17 @@ def root(request):
 
 
 @require_safe
-@public_cache
 def home(request):
+    """The latest news, or the crisis front page while crisis mode is on (copps.crowd.public).
+
+    Cached for COPPS_PUBLIC_CROWD_MAX_AGE seconds only (not a minute): switching crisis mode on
+    or off must reach readers, and shared caches, within seconds.
+    """
+    from copps.crowd.public import crisis_front, crisis_state
+
+    crisis = crisis_state()
+    if crisis is not None:
+        return crisis_front(request, crisis)
     language = _current_language()
     latest = list(public_messages(language)[:HOME_LATEST])
     in_other_languages = False
@@ -82,14 +92,16 @@ def home(request):
         # A language the force rarely writes in (German, say): show what there is.
         latest = list(public_messages()[:HOME_LATEST])
         in_other_languages = bool(latest)
-    return render(
+    response = render(
         request,
         "public/home.html",
         {
-            "items": _items(latest, language),
+            "items": message_items(latest, language),
             "in_other_languages": in_other_languages,
         },
     )
+    patch_cache_control(response, public=True, max_age=settings.COPPS_PUBLIC_CROWD_MAX_AGE)
+    return response
 
 
 @require_safe
@@ -115,7 +127,7 @@ def news_list(request):
         "public/news_list.html",
         {
             "page": page,
-            "items": _items(page.object_list, language),
+            "items": message_items(page.object_list, language),
             "kind": kind,
             "kinds": Kind.choices,
             "all_languages": all_languages,
@@ -124,7 +136,7 @@ def news_list(request):
     )
 
 
-def _items(messages, language: str) -> list[dict]:
+def message_items(messages, language: str) -> list[dict]:
     """Pair each message with the version to show in ``language`` (or its first version)."""
     items = []
     for message in messages:
