@@ -17,7 +17,3 @@ if os.environ.get("BENCH_DRY_ADAPTERS"):
         webpush="_dry.DryPushAdapter",
         sms_kannel="_dry.DrySmsAdapter",
     )
-
-# bench/public_load.py: copps.urls plus the public crowd pages until copps/urls.py includes them.
-if os.environ.get("BENCH_ROOT_URLCONF"):
-    ROOT_URLCONF = os.environ["BENCH_ROOT_URLCONF"]

@@ -333,7 +333,6 @@ def main() -> int:
     env = prepare_database(args.database, None, tmp)
     env.update(
         SITE_URL=f"http://127.0.0.1:{ports['proxy']}",
-        BENCH_ROOT_URLCONF="tests.crowd_public_urlconf",
         DEBUG="false",
     )
     setup_django(env)

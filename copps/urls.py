@@ -47,6 +47,7 @@ urlpatterns += i18n_patterns(
     path("", include("copps.public.urls")),
     path("", include("copps.investigations.public_urls")),
     path("", include("copps.blotter.public_urls")),
+    path("", include("copps.crowd.public_urls")),
     prefix_default_language=True,
 )
 

@@ -14,7 +14,7 @@ from copps.crowd import actions, ingest
 from copps.crowd.models import RouteStatus, TemplateUse
 from tests.crowd_helpers import approved_template, iso, make_event
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.crowd_public_urlconf")]
+pytestmark = pytest.mark.django_db
 
 URL = "/en/events/gentse-feesten/"
 SIZE_BUDGET = 15_000

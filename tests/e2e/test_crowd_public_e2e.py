@@ -17,7 +17,6 @@ from .test_blotter_map_e2e import COLLECT_VIOLATIONS, console_errors, offline
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.crowd_public_urlconf"),
 ]
 
 
