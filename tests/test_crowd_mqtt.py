@@ -10,6 +10,7 @@ database of their own.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_counts_over_mqtt_raise_the_level_and_the_fast_track_reaches_a_channel_a
         publisher.send("bt-korenmarkt-1", count("bt-korenmarkt-1", at=at, devices=devices))
         publisher.send("gate-vrijdag-1", count("gate-vrijdag-1", at=at, **{"in": 50, "out": 10}))
         publisher.flush()
-        pump(listener, lambda: Reading.objects.count() == 2 * (step + 1))
+        pump(listener, lambda n=2 * (step + 1): Reading.objects.count() == n)
     assert listener.total.accepted == 8 and not listener.total.refused
 
     markt.refresh_from_db()
@@ -383,3 +384,56 @@ def test_counts_committed_but_not_acknowledged_come_again_and_are_not_counted_tw
     assert Sensor.objects.get(sensor_id="gate-vrijdag-1").occupancy == 30 * 5
     # What the first one stored came again and was refused as a replay.
     assert second.total.refused == {"out_of_order": committed}
+
+
+# The demo feed --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_simulator_feeds_the_listener_and_the_busy_zone_goes_red(
+    people, listener, cfg, broker, settings
+):
+    from django.core.management import call_command
+
+    settings.COPPS_MQTT_TOPIC = cfg.topic
+    event, markt, vrijdag, *_ = make_event(people["admin"])
+    call_command(
+        "crowd_simulate",
+        event=event.slug,
+        zone="korenmarkt",
+        rate=4,
+        duration=2.1,
+        build=1.5,
+        mqtt=broker,
+        seed=7,
+        stdout=io.StringIO(),
+    )
+    pump(listener, lambda: Reading.objects.count() >= 16)
+    assert not listener.total.refused
+    markt.refresh_from_db()
+    vrijdag.refresh_from_db()
+    assert markt.level == "red" and vrijdag.level == "green" and vrijdag.people > 0
+    assert CrowdAlert.objects.filter(zone=markt, level="red", state=AlertState.OPEN).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_can_push_over_http(people, live_server, settings):
+    from django.core.management import call_command
+
+    from copps.accounts import actions as account_actions
+
+    settings.COPPS_HTTP_ALLOW_PRIVATE_HOSTS = "127.0.0.1,localhost"
+    event, markt, *_ = make_event(people["admin"])
+    _row, token = account_actions.issue_token(people["commander"], by=people["commander"])
+    out = io.StringIO()
+    call_command(
+        "crowd_simulate",
+        event=event.slug,
+        rate=2,
+        duration=1.2,
+        http=live_server.url,
+        token=token,
+        stdout=out,
+    )
+    assert "sent=6 refused=0" in out.getvalue()
+    assert Reading.objects.count() == 6

@@ -182,12 +182,16 @@ def recompute_zones(zone_ids, now: datetime) -> list[int]:
     people: dict[int, float] = {}
     stale: dict[int, bool] = {}
     limit = now - stale_after()
-    for sensor in Sensor.objects.filter(zone_id__in=zone_ids).only(
+    # Bare values, not model instances: a batch can touch every sensor of a large event.
+    for zone_id, kind, calibration, devices, occupancy, received in Sensor.objects.filter(
+        zone_id__in=zone_ids
+    ).values_list(
         "zone_id", "kind", "calibration", "last_devices", "occupancy", "last_received_at"
     ):
-        people[sensor.zone_id] = people.get(sensor.zone_id, 0.0) + sensor.people()
-        silent = sensor.last_received_at is None or sensor.last_received_at < limit
-        stale[sensor.zone_id] = stale.get(sensor.zone_id, False) or silent
+        estimate = Sensor.estimate(kind, calibration, devices, occupancy)
+        people[zone_id] = people.get(zone_id, 0.0) + estimate
+        silent = received is None or received < limit
+        stale[zone_id] = stale.get(zone_id, False) or silent
     minute = _minute(now)
     before = dict(
         ZoneSample.objects.filter(

@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -53,6 +53,12 @@ def _drop_broken_connection() -> None:
         connection.close_if_unusable_or_obsolete()
     except Exception:  # noqa: S110 - closing a dead connection may fail too
         pass
+
+
+class Writer(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 class ConfigError(ValueError):
@@ -165,6 +171,7 @@ class Stats:
     refused: Counter = field(default_factory=Counter)
     batches: int = 0
     errors: int = 0
+    slowest: float = 0.0  # seconds of the slowest batch
 
     def add(self, result: ingest.Result) -> None:
         self.accepted += result.accepted
@@ -173,7 +180,11 @@ class Stats:
     def line(self) -> str:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.refused.items()))
         refused = sum(self.refused.values())
-        return f"accepted={self.accepted} refused={refused}" + (f" ({reasons})" if reasons else "")
+        return (
+            f"accepted={self.accepted} refused={refused}"
+            + (f" ({reasons})" if reasons else "")
+            + f"; {self.batches} batches, slowest {self.slowest:.2f} s"
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +205,7 @@ class Listener:
         *,
         batch: int = 500,
         wait: float = 0.1,
-        out: TextIO | None = None,
+        out: Writer | None = None,
         progress_every: float = 60.0,
         ingest_batch: Callable[..., ingest.Result] | None = None,
     ):
@@ -210,7 +221,9 @@ class Listener:
         self.subscribed = threading.Event()
         self.total = Stats()
         self.minute = Stats()
-        self.dropped = Counter()  # counted by the network thread, added by the main thread
+        self.dropped: Counter[str] = (
+            Counter()
+        )  # counted by the network thread, added by the main thread
         self._dropped_lock = threading.Lock()
         self.client = make_client(cfg, client_id=cfg.client_id, persistent=True)
         self.client.manual_ack_set(True)
@@ -314,7 +327,9 @@ class Listener:
                 return self.ingest_batch(pairs, via="mqtt")
             except Exception:
                 self.total.errors += 1
-                logger.exception("crowd_mqtt: a batch of %d failed (attempt %d)", len(pairs), attempt)
+                logger.exception(
+                    "crowd_mqtt: a batch of %d failed (attempt %d)", len(pairs), attempt
+                )
                 _drop_broken_connection()
         result = ingest.Result()
         result.rejected["error"] = len(pairs)
@@ -327,6 +342,7 @@ class Listener:
 
     def process(self, items: list[Item]) -> ingest.Result:
         """Ingest one batch, then acknowledge its messages (those of the current connection)."""
+        started = time.monotonic()
         result = ingest.Result()
         pairs = [(i.sensor_id, i.payload) for i in items if i.sensor_id is not None]
         bad_topic = len(items) - len(pairs)
@@ -349,9 +365,11 @@ class Listener:
             # broker delivers it again and ingest refuses the replay.
             if item.qos and item.generation == self.generation:
                 self.client.ack(item.mid, item.qos)
-        self.total.batches += 1
-        self.total.add(result)
-        self.minute.add(result)
+        took = time.monotonic() - started
+        for stats in (self.total, self.minute):
+            stats.batches += 1
+            stats.slowest = max(stats.slowest, took)
+            stats.add(result)
         return result
 
     def step(self, timeout: float = 0.5) -> int:

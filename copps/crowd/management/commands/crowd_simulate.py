@@ -35,7 +35,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--zone", default="", help="The zone that fills up (its identifier).")
         parser.add_argument("--mqtt", default="", help="Broker URL (default COPPS_MQTT_URL).")
-        parser.add_argument("--http", default="", help="Base URL of copps, e.g. http://127.0.0.1:8000")
+        parser.add_argument(
+            "--http", default="", help="Base URL of copps, e.g. http://127.0.0.1:8000"
+        )
         parser.add_argument("--token", default="", help="API token for --http.")
         parser.add_argument("--seed", type=int, default=None)
 
@@ -55,8 +57,10 @@ class Command(BaseCommand):
             raise CommandError(f"The event {event.slug} has no sensors.")
         send, close = self._sender(options)
         stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set())
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
         hot = crowd.hot.name if crowd.hot else "-"
         self.stdout.write(
             f"crowd_simulate: {len(crowd.sensors)} sensors of {event.slug}, {rate:g}/s each; "
@@ -79,6 +83,8 @@ class Command(BaseCommand):
                 stop.wait(max(0.0, started + (elapsed // (1 / rate) + 1) / rate - time.monotonic()))
         finally:
             close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         self.stdout.write(f"crowd_simulate: sent={sent} refused={refused} {self._levels(event)}")
 
     def _levels(self, event: Event) -> str:
