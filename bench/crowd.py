@@ -222,6 +222,9 @@ def collect(procs, results, timeout: float) -> dict:
 # The listener ---------------------------------------------------------------------------------
 
 
+LISTENERS: list[Listener] = []
+
+
 class Listener:
     def __init__(self, env: dict, url: str, logdir: Path, client_id: str, batch: int = 500):
         self.env = dict(env, COPPS_MQTT_URL=url, COPPS_MQTT_TOPIC=TOPIC)
@@ -311,6 +314,7 @@ def main_bench(args, env, url, tmp: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     listener = Listener(env, url, tmp, f"bench-{tag}", batch=args.batch)
     listener.start()
+    LISTENERS.append(listener)
     log(
         f"publishing: {args.sensors:,} sensors × {args.rate:g}/s for {args.duration:g} s "
         f"from {args.publishers} processes; {len(hot)} hot zones"
@@ -368,6 +372,7 @@ def main_bench(args, env, url, tmp: Path) -> None:
         # The same listener, one count per transaction, under the same offered load.
         naive_listener = Listener(env, url, tmp, f"naive-{tag}", batch=1)
         naive_listener.start()
+        LISTENERS.append(naive_listener)
         before = Reading.objects.count()
         procs, results, start_at = run_publishers(
             env, url, plan, args.baseline_seconds, args.rate, [], args.publishers,
@@ -399,6 +404,7 @@ def kill_run(args, env, url, tmp: Path) -> None:
     plan = make_event(args.sensors, args.zones, counters=True)
     listener = Listener(env, url, tmp, f"kill-{uuid.uuid4().hex[:8]}", batch=args.batch)
     listener.start()
+    LISTENERS.append(listener)
     rng = random.Random(args.seed)
     procs, results, _start_at = run_publishers(
         env, url, plan, args.duration, args.rate, [], 1, args.seed, True
@@ -480,6 +486,8 @@ def main() -> None:
     try:
         (kill_run if args.kill else main_bench)(args, env, url, tmp)
     finally:
+        for listener in LISTENERS:  # none left behind when the run fails half-way
+            listener.stop()
         if broker is not None:
             broker.stop()
 
