@@ -1,7 +1,8 @@
 """`make demo`: run the web server and the worker side by side until Ctrl-C.
 
-Starts gunicorn on $HOST:$PORT, `copps worker` and the local SMTP sink (`copps smtp_sink`, on
-$COPPS_SMTP_SINK, default 127.0.0.1:8025; "off" leaves it out), waits until /healthz answers 200
+Starts gunicorn on $HOST:$PORT, `copps worker`, the local SMTP sink (`copps smtp_sink`, on
+$COPPS_SMTP_SINK, default 127.0.0.1:8025; "off" leaves it out) and, when COPPS_MQTT_URL is set,
+the crowd sensor listener (`copps crowd_mqtt`), waits until /healthz answers 200
 (database up and a worker heartbeat seen), prints the demo sign-ins, and stops all of them when
 one stops. E-mail from the demo (the newsletter channel and Django's own mail) goes to the sink
 and shows in the console's outbox (/console/outbox/); nothing leaves the machine.
@@ -95,6 +96,10 @@ def main() -> int:
                 env=env,
             )
         )
+    mqtt_url = os.environ.get("COPPS_MQTT_URL", "").strip()
+    if mqtt_url:
+        # Sensor counts over MQTT; without a broker it keeps retrying and the demo runs on.
+        helpers.append(subprocess.Popen([os.path.join(bin_dir, "copps"), "crowd_mqtt"], env=env))
 
     def stop(*_args):
         for p in processes + helpers:
@@ -117,10 +122,12 @@ def main() -> int:
         ]
         print("\n" + "=" * 64)
         print(f"copps is ready: http://{host}:{port}/   (console: /console/)")
-        if helpers and helpers[0].poll() is None:
+        if sink_host and helpers[0].poll() is None:
             print(f"E-mail goes to the local sink on {sink}: see /console/outbox/")
         elif sink_host:
             print(f"E-mail: the local sink on {sink} did not start (set COPPS_SMTP_SINK)")
+        if mqtt_url:
+            print(f"Crowd sensors: listening on {mqtt_url}; feed it with `copps crowd_simulate`")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role in roles:
             print(f"  demo-{role}")
