@@ -23,7 +23,7 @@ demo: venv
 	$(COPPS) migrate --no-input
 	$(COPPS) demo_data
 	$(COPPS) redact --warm
-	PORT=$(PORT) HOST=$(HOST) $(PY) -m copps.runner
+	PORT=$(PORT) HOST=$(HOST) COPPS_CROWD_SIMULATE=$${COPPS_CROWD_SIMULATE:-on} $(PY) -m copps.runner
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

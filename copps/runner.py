@@ -2,7 +2,8 @@
 
 Starts gunicorn on $HOST:$PORT, `copps worker`, the local SMTP sink (`copps smtp_sink`, on
 $COPPS_SMTP_SINK, default 127.0.0.1:8025; "off" leaves it out) and, when COPPS_MQTT_URL is set,
-the crowd sensor listener (`copps crowd_mqtt`), waits until /healthz answers 200
+the crowd sensor listener (`copps crowd_mqtt`), with COPPS_CROWD_SIMULATE=on (`make demo`) the
+demo festival's simulated sensors (`copps crowd_simulate --direct`), waits until /healthz answers 200
 (database up and a worker heartbeat seen), prints the demo sign-ins, and stops all of them when
 one stops. E-mail from the demo (the newsletter channel and Django's own mail) goes to the sink
 and shows in the console's outbox (/console/outbox/); nothing leaves the machine.
@@ -100,6 +101,25 @@ def main() -> int:
     if mqtt_url:
         # Sensor counts over MQTT; without a broker it keeps retrying and the demo runs on.
         helpers.append(subprocess.Popen([os.path.join(bin_dir, "copps"), "crowd_mqtt"], env=env))
+    simulate = os.environ.get("COPPS_CROWD_SIMULATE", "").strip() == "on"
+    if simulate:
+        # `make demo`: the demo festival's sensors keep counting (one zone slowly fills up, so
+        # its level rises and an alert fires after some minutes), without a broker.
+        helpers.append(
+            subprocess.Popen(
+                [
+                    os.path.join(bin_dir, "copps"),
+                    "crowd_simulate",
+                    "--direct",
+                    "--rate",
+                    "0.2",
+                    "--build",
+                    "900",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+        )
 
     def stop(*_args):
         for p in processes + helpers:
@@ -128,6 +148,8 @@ def main() -> int:
             print(f"E-mail: the local sink on {sink} did not start (set COPPS_SMTP_SINK)")
         if mqtt_url:
             print(f"Crowd sensors: listening on {mqtt_url}; feed it with `copps crowd_simulate`")
+        if simulate:
+            print("Crowd sensors: simulated counts for the demo festival (/console/events/)")
         print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role in roles:
             print(f"  demo-{role}")

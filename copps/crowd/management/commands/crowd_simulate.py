@@ -1,4 +1,4 @@
-"""copps crowd_simulate [--event SLUG] [--rate N] [--duration S] [--http URL --token T]"""
+"""copps crowd_simulate [--event SLUG] [--rate N] [--duration S] [--http URL --token T | --direct]"""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ class Command(BaseCommand):
             "--http", default="", help="Base URL of copps, e.g. http://127.0.0.1:8000"
         )
         parser.add_argument("--token", default="", help="API token for --http.")
+        parser.add_argument(
+            "--direct",
+            action="store_true",
+            help="Hand the counts to the ingestion in this process (the demo: no broker, no token).",
+        )
         parser.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args, **options):
@@ -92,6 +97,14 @@ class Command(BaseCommand):
         return " ".join(f"{z.key}={z.level}({z.density:.2f}/m²)" for z in zones)
 
     def _sender(self, options):
+        if options["direct"]:
+            from copps.crowd import ingest
+
+            def ingest_here(batch):
+                result = ingest.ingest(batch, via="direct")
+                return result.accepted, sum(result.rejected.values())
+
+            return ingest_here, lambda: None
         if options["http"]:
             return self._http_sender(options["http"].rstrip("/"), options["token"])
         try:
