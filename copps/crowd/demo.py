@@ -1,5 +1,5 @@
-"""The demo's running event: a summer festival in Antwerp's old town with three zones, five
-sensors, streets with a status, approved templates and a prepared crisis front page. Two hours
+"""The demo's running event: a summer festival in Antwerp's old town with four zones, one
+sensor each, streets with a status, approved templates and a prepared crisis front page. Two hours
 of counts are replayed through the real ingestion, so the live map and the charts have a history;
 `make demo` keeps the counts coming (`copps crowd_simulate`)."""
 
@@ -60,14 +60,24 @@ ZONES = [
         2.5,
         "volg de kaaien naar het noorden",
     ),
+    (
+        "handschoenmarkt",
+        "Handschoenmarkt",
+        (4.40065, 51.22075),
+        (0.00025, 0.00015),
+        1.5,
+        3.0,
+        "wacht aan de Oude Koornmarkt",
+    ),
 ]
+# One sensor per zone: a zone's figure is then never partly stale, and the API's per-zone
+# "stale" is exactly its sensor's. The first sensor listed (zones by name) counts devices.
 SENSORS = [
     # sensor id, zone, kind, calibration
-    ("bt-grote-markt-1", "grote-markt", SensorKind.BLUETOOTH, 2.5),
-    ("bt-grote-markt-2", "grote-markt", SensorKind.BLUETOOTH, 2.5),
+    ("bt-grote-markt-1", "grote-markt", SensorKind.BLUETOOTH, 5.0),
     ("bt-groenplaats-1", "groenplaats", SensorKind.BLUETOOTH, 2.8),
-    ("gate-groenplaats-1", "groenplaats", SensorKind.COUNTER, 1.0),
     ("bt-steenplein-1", "steenplein", SensorKind.BLUETOOTH, 3.0),
+    ("gate-handschoenmarkt-1", "handschoenmarkt", SensorKind.COUNTER, 1.0),
 ]
 ROUTES = [
     ("Suikerrui", "closed", "podium en hulpdiensten", [[4.3985, 51.2208], [4.3969, 51.2215]]),
@@ -236,7 +246,7 @@ def event_sensors() -> list[tuple[str, str, float]]:
 
 def devices_at(sensor_id: str, minute: int, rng: random.Random) -> int:
     """A plausible evening: the Grote Markt fills towards the concert, the rest stays calm."""
-    base = {"grote-markt": 600, "groenplaats": 260, "steenplein": 90}
+    base = {"grote-markt": 600, "groenplaats": 260, "steenplein": 90, "handschoenmarkt": 0}
     zone = next(z for s, z, _k, _c in SENSORS if s == sensor_id)
     build = 1 + (minute / 120) * (1.1 if zone == "grote-markt" else 0.3)
     return max(int(base[zone] * build * rng.uniform(0.93, 1.07)), 0)

@@ -98,13 +98,7 @@ class Command(BaseCommand):
 
     def _sender(self, options):
         if options["direct"]:
-            from copps.crowd import ingest
-
-            def ingest_here(batch):
-                result = ingest.ingest(batch, via="direct")
-                return result.accepted, sum(result.rejected.values())
-
-            return ingest_here, lambda: None
+            return self._direct_sender()
         if options["http"]:
             return self._http_sender(options["http"].rstrip("/"), options["token"])
         try:
@@ -123,6 +117,38 @@ class Command(BaseCommand):
             return len(batch), 0
 
         return send, publisher.close
+
+    def _direct_sender(self):
+        """Counts straight into the ingestion. A sensor that received a count from anyone else
+        (a real sensor, a test, the API) is left alone from then on: the simulation never
+        overwrites real figures."""
+        from copps.crowd import ingest
+        from copps.crowd.models import Sensor
+
+        sent: dict[str, object] = {}
+        yielded: set[str] = set()
+
+        def ingest_here(batch):
+            ids = {sensor_id for sensor_id, _payload in batch}
+            for sensor_id, last_ts in Sensor.objects.filter(sensor_id__in=ids).values_list(
+                "sensor_id", "last_ts"
+            ):
+                if sensor_id in sent and last_ts is not None and last_ts != sent[sensor_id]:
+                    if sensor_id not in yielded:
+                        self.stdout.write(
+                            f"crowd_simulate: {sensor_id} has other counts; leaving it"
+                        )
+                    yielded.add(sensor_id)
+            batch = [(sid, payload) for sid, payload in batch if sid not in yielded]
+            result = ingest.ingest(batch, via="direct")
+            sent.update(
+                Sensor.objects.filter(sensor_id__in=[sid for sid, _p in batch]).values_list(
+                    "sensor_id", "last_ts"
+                )
+            )
+            return result.accepted, sum(result.rejected.values())
+
+        return ingest_here, lambda: None
 
     def _http_sender(self, base: str, token: str):
         from copps.lib import http
