@@ -12,6 +12,7 @@ import re
 
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .models import Event, Level, Route, RouteStatus, Template, Zone
 
@@ -60,7 +61,7 @@ def facts_for(event: Event | None, zone: Zone | None, language: str, now=None) -
             if others:
                 facts["quietest"] = min(others, key=lambda z: z.density).name
             closed = Route.objects.filter(event=event, status=RouteStatus.CLOSED).order_by("name")
-            facts["routes_closed"] = ", ".join(r.name for r in closed) or _("none")
+            facts["routes_closed"] = ", ".join(r.name for r in closed) or pgettext("no street is closed", "none")
             facts["url"] = f"{settings.SITE_URL}/{language}/events/{event.slug}/"
     return facts
 
