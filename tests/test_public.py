@@ -320,11 +320,20 @@ def test_bad_feed_parameters_never_cause_an_error(client, published_message):
 
 
 def test_public_news_pages_may_be_cached_for_a_minute(client, published_message):
-    for path in ("/nl/", "/nl/news/", published_message.permalink_path("nl"), "/nl/pages/privacy/"):
+    for path in ("/nl/news/", published_message.permalink_path("nl"), "/nl/pages/privacy/"):
         response = client.get(path)
         assert response.status_code == 200
         assert "public" in response["Cache-Control"], path
         assert "max-age=60" in response["Cache-Control"], path
+
+
+def test_the_home_page_is_cached_briefly_so_crisis_mode_reaches_readers_fast(
+    client, published_message, settings
+):
+    settings.COPPS_PUBLIC_CROWD_MAX_AGE = 7
+    response = client.get("/nl/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=7"
 
 
 def test_public_pages_set_no_cookies_and_do_not_vary_on_them(client, published_message):

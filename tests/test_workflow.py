@@ -92,7 +92,8 @@ def test_each_state_change_bumps_the_version(make_message, communicator, editor)
 
 
 def test_allowed_actions_follow_the_transition_table():
-    assert workflow.allowed_actions(State.DRAFT) == ["submit"]
+    # fast_track: only copps.crowd's pre-approved templates (access.can refuses it to everyone).
+    assert set(workflow.allowed_actions(State.DRAFT)) == {"submit", "fast_track"}
     assert set(workflow.allowed_actions(State.SUBMITTED)) == {"withdraw", "reject", "approve"}
     assert set(workflow.allowed_actions(State.APPROVED)) == {"withdraw", "schedule", "publish"}
     assert set(workflow.allowed_actions(State.PUBLISHED)) == {"correct", "retract", "expire"}

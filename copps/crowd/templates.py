@@ -61,7 +61,9 @@ def facts_for(event: Event | None, zone: Zone | None, language: str, now=None) -
             if others:
                 facts["quietest"] = min(others, key=lambda z: z.density).name
             closed = Route.objects.filter(event=event, status=RouteStatus.CLOSED).order_by("name")
-            facts["routes_closed"] = ", ".join(r.name for r in closed) or pgettext("no street is closed", "none")
+            facts["routes_closed"] = ", ".join(r.name for r in closed) or pgettext(
+                "no street is closed", "none"
+            )
             facts["url"] = f"{settings.SITE_URL}/{language}/events/{event.slug}/"
     return facts
 
