@@ -19,10 +19,23 @@ SQLite file) it measures, in one run:
   (no folding: it would miss "Brand" for "brand") is printed too, with its ratio.
 
     .venv/bin/python bench/listening.py [--posts 1000000] [--watches 10000] [--batch 1000]
+        [--database sqlite|postgres] [--workers 1] [--single 100000]
+
+The posts are generated before the clock starts. End to end, by default, is one process on
+SQLite. ``--workers N --database postgres`` measures the scale-out deployment instead (the one
+documented for a national load: N ingest processes, as N NATS consumers are, on PostgreSQL):
+N forked processes each call ``pipeline.ingest`` on their share of the batches (batch i goes to
+process i mod N, all under one source); the NATS transport itself is not included. It first
+measures one process on the first ``--single`` posts (a fresh database) for comparison, then
+the N processes on all posts (a fresh database again). Both wall-clock posts/s and the CPU time
+of the ingesting processes (``time.process_time``: the database server's CPU is not in it) are
+printed, with the load average, as the machine may be shared.
 
 Targets: >= 2,000 posts/s end to end on 2 cores; matching >= 100x the naive loop and >= 0.3x the
 bare scan. The last line is machine-readable:
-``posts_per_s=<end to end> match_vs_naive=<ratio> match_vs_raw=<ratio>``.
+``posts_per_s=<end to end> match_vs_naive=<ratio> match_vs_raw=<ratio>``; the line before it
+says which end-to-end mode ``posts_per_s`` is (``end_to_end_mode=single-process`` or
+``scale-out``, with the single-process figure).
 """
 
 from __future__ import annotations
