@@ -19,15 +19,30 @@ SQLite file) it measures, in one run:
   (no folding: it would miss "Brand" for "brand") is printed too, with its ratio.
 
     .venv/bin/python bench/listening.py [--posts 1000000] [--watches 10000] [--batch 1000]
+        [--database sqlite|postgres] [--workers 1] [--single 100000]
+
+The posts are generated before the clock starts. End to end, by default, is one process on
+SQLite. ``--workers N --database postgres`` measures the scale-out deployment instead (the one
+documented for a national load: N ingest processes, as N NATS consumers are, on PostgreSQL):
+N forked processes each call ``pipeline.ingest`` on their share of the batches (batch i goes to
+process i mod N, all under one source); the NATS transport itself is not included. It first
+measures one process on the first ``--single`` posts (a fresh database) for comparison, then
+the N processes on all posts (a fresh database again). Both wall-clock posts/s and the CPU time
+of the ingesting processes (``time.process_time``: the database server's CPU is not in it) are
+printed, with the load average, as the machine may be shared.
 
 Targets: >= 2,000 posts/s end to end on 2 cores; matching >= 100x the naive loop and >= 0.3x the
 bare scan. The last line is machine-readable:
-``posts_per_s=<end to end> match_vs_naive=<ratio> match_vs_raw=<ratio>``.
+``posts_per_s=<end to end> match_vs_naive=<ratio> match_vs_raw=<ratio>``; the line before it
+says which end-to-end mode ``posts_per_s`` is (``end_to_end_mode=single-process`` or
+``scale-out``, with the single-process figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import random
 import re
 import sys
@@ -37,7 +52,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import log, prepare_database, setup_django  # noqa: E402
+from _common import PG_URL, log, prepare_database, setup_django  # noqa: E402
 
 FUNCTION = {
     "nl": "de het een en van in op is dat niet met voor maar ook nog wel al er aan bij zo dan "
@@ -210,25 +225,11 @@ def naive_compile(tree):
 # The run -------------------------------------------------------------------------------------
 
 
-def run(args, env) -> None:
-    setup_django(env)
+def setup_watches(args, queries: list[str]):
+    """The purposes, the watches and the source of a fresh database; the compiled matcher."""
     from copps.listening import matcher as matching
-    from copps.listening import pipeline
-    from copps.listening import query as q
-    from copps.listening.models import Match, Purpose, PurposeKind, Source, Watch
+    from copps.listening.models import Purpose, PurposeKind, Source, Watch
 
-    try:
-        from copps.listening import classify  # type: ignore[attr-defined]  # noqa: F401
-
-        log("analysis: copps.listening.classify is installed and runs on every new post")
-    except ImportError:
-        log(
-            "analysis: copps.listening.classify is MISSING in this checkout — end to end runs "
-            "without language/sentiment analysis (the figure will drop once it is there)"
-        )
-
-    vocab = vocabulary(random.Random(args.seed), 100_000)
-    queries = generate_watches(args.seed, args.watches, vocab)
     purposes = [
         Purpose.objects.create(name=f"bench {kind}", kind=kind)
         for kind in (PurposeKind.MOOD, PurposeKind.RUMOURS, PurposeKind.REPUTATION)
@@ -246,29 +247,142 @@ def run(args, env) -> None:
         f"watches: {args.watches} compiled in {time.perf_counter() - started:.2f} s — "
         f"{len(compiled.patterns)} patterns, {len(compiled.errors)} refused"
     )
-    source = Source.objects.create(kind="import", name="bench")
+    return compiled, Source.objects.create(kind="import", name="bench")
+
+
+def ingest_chunks(source, posts: list, chunks: list[int], size: int, label: str) -> int:
+    """``pipeline.ingest`` over the given chunks of ``size`` posts, as a source hands them over;
+    returns the number of new posts stored."""
+    from copps.listening import pipeline
+
+    stored = done = 0
+    started = time.perf_counter()
+    report_every = max(1, len(chunks) // 10)
+    for n, chunk in enumerate(chunks, 1):
+        batch = [
+            pipeline.Incoming(external_id=ext, text=text, author=author, language=lang)
+            for ext, text, author, lang in posts[chunk * size : (chunk + 1) * size]
+        ]
+        stored += len(pipeline.ingest(source, batch, cursor=batch[-1].external_id))
+        done += len(batch)
+        if n % report_every == 0 or n == len(chunks):
+            log(f"  {label}{done:>9,} posts  {done / (time.perf_counter() - started):,.0f} posts/s")
+    return stored
+
+
+def _worker(source_id: int, posts: list, chunks: list[int], size: int, label: str, pipe) -> None:
+    from copps.listening.models import Source
+
+    cpu = time.process_time()
+    stored = ingest_chunks(Source.objects.get(pk=source_id), posts, chunks, size, label)
+    pipe.send((stored, time.process_time() - cpu))
+    pipe.close()
+
+
+def end_to_end(args, posts: list, queries: list[str], workers: int) -> dict:
+    """Ingest ``posts`` into a fresh database with ``workers`` processes (1: this process);
+    posts/s (wall clock) and the CPU seconds the ingesting processes used."""
+    from django.db import connections
+
+    from copps.listening.models import Match
+
+    if args.used:  # the database of an earlier run: start afresh
+        fresh_database(args)
+    args.used = True
+    compiled, source = setup_watches(args, queries)
+    chunks = list(range((len(posts) + args.batch - 1) // args.batch))
+    load = os.getloadavg()[0]
+    log(
+        f"end to end: {len(posts):,} posts in batches of {args.batch} through pipeline.ingest, "
+        f"{workers} process{'es' if workers > 1 else ''}, {args.database} (load average {load:.1f})"
+    )
+    if workers == 1:
+        cpu = time.process_time()
+        started = time.perf_counter()
+        stored = ingest_chunks(source, posts, chunks, args.batch, "")
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+    else:
+        # Forked after the models, the gazetteer and the matcher are loaded (warm, like a
+        # long-running consumer); each process opens its own database connection.
+        from copps.listening import classify, places
+
+        classify.analyse("warm up")
+        places.find("Gent")
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        procs = []
+        started = time.perf_counter()
+        for i in range(workers):
+            receive, send = context.Pipe(duplex=False)
+            mine = chunks[i::workers]  # disjoint slices, batch by batch like a shared consumer
+            proc = context.Process(
+                target=_worker, args=(source.pk, posts, mine, args.batch, f"[{i + 1}] ", send)
+            )
+            proc.start()
+            procs.append((proc, receive))
+        results = [receive.recv() for _proc, receive in procs]
+        wall = time.perf_counter() - started
+        for proc, _receive in procs:
+            proc.join()
+            if proc.exitcode:
+                raise SystemExit(f"an ingest process failed (exit code {proc.exitcode})")
+        stored = sum(r[0] for r in results)
+        cpu = sum(r[1] for r in results)
+    matches = Match.objects.count()
+    rate = stored / wall
+    log(
+        f"end to end: {rate:,.0f} posts/s wall clock ({stored:,} posts, {matches:,} matches "
+        f"stored in {wall:.1f} s); {cpu / max(stored, 1) * 1e6:,.0f} µs of CPU per post in the "
+        f"ingesting process{'es' if workers > 1 else ''} ({stored / max(cpu, 1e-9):,.0f} posts "
+        f"per CPU second, the database server's own CPU not included); load average "
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    )
+    return {"rate": rate, "cpu": cpu, "stored": stored, "compiled": compiled, "wall": wall}
+
+
+def fresh_database(args) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if args.database == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.tmpdir}/copps.sqlite3{suffix}").unlink(missing_ok=True)
+    prepare_database(args.database, None, Path(args.tmpdir))
+
+
+def run(args, env) -> None:
+    setup_django(env)
+    from copps.listening import query as q
+
+    try:
+        from copps.listening import classify  # type: ignore[attr-defined]  # noqa: F401
+
+        log("analysis: copps.listening.classify is installed and runs on every new post")
+    except ImportError:
+        log(
+            "analysis: copps.listening.classify is MISSING in this checkout — end to end runs "
+            "without language/sentiment analysis (the figure will drop once it is there)"
+        )
+
+    vocab = vocabulary(random.Random(args.seed), 100_000)
+    queries = generate_watches(args.seed, args.watches, vocab)
+    # Generated before the clock starts: producing the texts is not the pipeline's work.
+    posts = list(generate_posts(args.seed, args.posts, vocab))
 
     # End to end ---------------------------------------------------------------------------
-    log(f"end to end: {args.posts} posts in batches of {args.batch} through pipeline.ingest")
-    stored = 0
-    started = time.perf_counter()
-    batch: list = []
-    report_every = max(args.batch, args.posts // 20)
-    for n, (ext, text, author, lang) in enumerate(generate_posts(args.seed, args.posts, vocab), 1):
-        batch.append(pipeline.Incoming(external_id=ext, text=text, author=author, language=lang))
-        if len(batch) >= args.batch or n == args.posts:
-            stored += len(pipeline.ingest(source, batch, cursor=ext))
-            batch = []
-            if n % report_every < args.batch or n == args.posts:
-                elapsed = time.perf_counter() - started
-                log(f"  {n:>9,} posts  {n / elapsed:,.0f} posts/s")
-    e2e_seconds = time.perf_counter() - started
-    e2e = stored / e2e_seconds
-    matches = Match.objects.count()
-    log(f"end to end: {e2e:,.0f} posts/s ({stored} posts, {matches} matches stored)")
+    single = None
+    if args.workers > 1 and args.single:
+        sample = posts[: args.single]
+        log(f"single process, for comparison: the first {len(sample):,} posts")
+        single = end_to_end(args, sample, queries, 1)
+    main = end_to_end(args, posts, queries, args.workers)
+    if single is None and args.workers == 1:
+        single = main
+    e2e, stored, compiled = main["rate"], main["stored"], main["compiled"]
 
     # Matching only ------------------------------------------------------------------------
-    texts = [(t, a, lang) for _e, t, a, lang in generate_posts(args.seed, args.posts, vocab)]
+    texts = [(t, a, lang) for _e, t, a, lang in posts]
     started = time.perf_counter()
     found = 0
     for text, author, lang in texts:
@@ -279,7 +393,7 @@ def run(args, env) -> None:
     # Bare scans ---------------------------------------------------------------------------
     # The automaton needs the text folded (case, accents) and split into words to find whole
     # words at all: the bare scan does that preparation and the scan, nothing else (no candidate
-    # selection, no boolean evaluation). The scan of the raw, unprepared texts is shown too.
+    # selection, no boolean evaluation). The scan of the unprepared raw texts is shown too.
     automaton = compiled.automaton
     started = time.perf_counter()
     hits = 0
@@ -301,21 +415,33 @@ def run(args, env) -> None:
 
     # Naive --------------------------------------------------------------------------------
     naive = [naive_compile(q.parse(text)) for text in queries]
-    sample = texts[: args.naive]
+    sample_texts = texts[: args.naive]
     started = time.perf_counter()
     naive_found = 0
-    for text, author, lang in sample:
+    for text, author, lang in sample_texts:
         for test in naive:
             naive_found += test(text, author, lang)
-    naive_rate = len(sample) / (time.perf_counter() - started)
-    sample_found = sum(len(compiled.match(t, author=a, language=lang)) for t, a, lang in sample)
+    naive_rate = len(sample_texts) / (time.perf_counter() - started)
+    sample_found = sum(
+        len(compiled.match(t, author=a, language=lang)) for t, a, lang in sample_texts
+    )
     log(
-        f"naive per-watch regex loop: {naive_rate:,.1f} posts/s on {len(sample)} posts "
+        f"naive per-watch regex loop: {naive_rate:,.1f} posts/s on {len(sample_texts)} posts "
         f"({naive_found} matches; the matcher finds {sample_found} on the same posts)"
     )
+    if args.workers > 1:
+        print(
+            f"end_to_end_mode=scale-out processes={args.workers} database={args.database} "
+            f"(posts_per_s below: {args.workers} ingest processes, the deployment with N NATS "
+            f"consumers, over disjoint batches; single_process_posts_per_s="
+            f"{single['rate'] if single else 0:.0f} on {single['stored'] if single else 0} posts)"
+        )
+    else:
+        print(f"end_to_end_mode=single-process database={args.database}")
     print(
         f"watches={args.watches} posts={stored} patterns={len(compiled.patterns)} "
-        f"e2e_posts_per_s={e2e:.0f} matching_posts_per_s={match_rate:.0f} "
+        f"e2e_posts_per_s={e2e:.0f} e2e_cpu_us_per_post={main['cpu'] / max(stored, 1) * 1e6:.0f} "
+        f"matching_posts_per_s={match_rate:.0f} "
         f"bare_scan_posts_per_s={bare_rate:.0f} naive_posts_per_s={naive_rate:.1f}"
     )
     print(
@@ -331,10 +457,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="posts per pipeline.ingest call")
     parser.add_argument("--naive", type=int, default=200, help="posts for the naive baseline")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="ingest processes (>1: the scale-out deployment, PostgreSQL; fork, Unix only)",
+    )
+    parser.add_argument(
+        "--single",
+        type=int,
+        default=100_000,
+        help="with --workers > 1: posts for the single-process comparison figure (0: none)",
+    )
     args = parser.parse_args()
+    if args.workers > 1 and args.database != "postgres":
+        parser.error("--workers > 1 needs --database postgres (one SQLite file has one writer)")
     with tempfile.TemporaryDirectory(prefix="copps-bench-listening-") as tmpdir:
-        log(f"database: SQLite {Path(tmpdir) / 'copps.sqlite3'}")
-        env = prepare_database("sqlite", None, Path(tmpdir))
+        args.tmpdir, args.used = tmpdir, False
+        if args.database == "sqlite":
+            log(f"database: SQLite {Path(tmpdir) / 'copps.sqlite3'}")
+        else:
+            log(f"database: PostgreSQL ({PG_URL.rsplit('@', 1)[-1]})")
+        env = prepare_database(args.database, None, Path(tmpdir))
         run(args, env)
 
 

@@ -89,7 +89,10 @@ class Source(models.Model):
 
 
 class Post(models.Model):
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="posts")
+    # No index of its own: the unique (source, external_id) constraint's index starts with it.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="posts", db_index=False
+    )
     external_id = models.CharField(max_length=500)
     url = models.URLField(max_length=500, blank=True)
     author = models.CharField(max_length=200, blank=True)
@@ -136,7 +139,11 @@ class Watch(models.Model):
 
 
 class Match(models.Model):
-    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="matches")
+    # No index of its own: the unique (watch, post) constraint's index starts with it (one index
+    # less to maintain for each of the many match rows).
+    watch = models.ForeignKey(
+        Watch, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="matches")
     matched_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -17,6 +17,7 @@ under a purpose, only that purpose's watches: ``watches_for``).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import unicodedata
 from collections.abc import Iterable
@@ -68,21 +69,44 @@ def _value(result, name: str, default):
 def analyse(post: Post, classify) -> None:
     """Fill language, sentiment, emotion and places from the classifier (if there is one);
     places from the gazetteer (``places.find``) when the classifier named none."""
-    if classify is not None:
-        _classify(post, classify)
-    if not post.places:
+    analyse_all([post], classify)
+
+
+def analyse_all(posts: list[Post], classify) -> None:
+    """``analyse`` for many posts: the real classifier analyses them all at once
+    (``classify.analyse_many``: the same results, a fraction of the cost per post)."""
+    if classify is not None and posts:
+        for post, result in zip(posts, _classify_all(posts, classify), strict=True):
+            if result is not None:
+                _apply(post, result)
+    find = places.find
+    for post in posts:
+        if not post.places:
+            try:
+                post.places = find(post.text)
+            except Exception:  # never lose a post over its places
+                logger.exception("listening: places failed for %s", post.external_id[:80])
+
+
+def _classify_all(posts: list[Post], classify) -> list:
+    from . import classify as module
+
+    if classify is module.analyse:
         try:
-            post.places = places.find(post.text)
-        except Exception:  # never lose a post over its places
-            logger.exception("listening: places failed for %s", post.external_id[:80])
+            return module.analyse_many([p.text for p in posts], scores=False)
+        except Exception:  # then one by one: only the post it chokes on stays unanalysed
+            logger.exception("listening: batch analysis failed; analysing one by one")
+    results = []
+    for post in posts:
+        try:
+            results.append(classify(post.text))
+        except Exception:  # a post the classifier chokes on is stored unanalysed, never lost
+            logger.exception("listening: analysis failed for %s", post.external_id[:80])
+            results.append(None)
+    return results
 
 
-def _classify(post: Post, classify) -> None:
-    try:
-        result = classify(post.text)
-    except Exception:  # a post the classifier chokes on is stored unanalysed, never lost
-        logger.exception("listening: analysis failed for %s", post.external_id[:80])
-        return
+def _apply(post: Post, result) -> None:
     language = _value(result, "lang", None) or _value(result, "language", None)
     if language:
         post.language = str(language)[:8]
@@ -93,48 +117,107 @@ def _classify(post: Post, classify) -> None:
         post.places = [str(p) for p in named][:50]
 
 
+# PostgreSQL array types for the columns of Post (``_insert_posts_pg``), by Django field type.
+_PG_ARRAY = {
+    "CharField": "text",
+    "URLField": "text",
+    "TextField": "text",
+    "JSONField": "jsonb",
+    "DateTimeField": "timestamptz",
+    "ForeignKey": "bigint",
+}
+
+
 def _insert_posts(source: Source, posts: list[Post]) -> None:
-    """Insert new posts with one executemany, then read their ids back by external id.
+    """Insert new posts at once and give each its id.
 
     ``bulk_create`` spends more time preparing a thousand rows than the database does storing
-    them; this keeps Django's own per-field conversion only where it is needed (JSON, dates).
+    them. PostgreSQL: one INSERT of one array per column (``unnest``) returning the ids;
+    SQLite: one executemany, Django's own per-field conversion only where it is needed (JSON,
+    dates), then the ids read back by external id.
     """
     if not posts:
         return
     fields = [f for f in Post._meta.concrete_fields if not f.primary_key]
-    converted = {"JSONField", "DateTimeField"}
-    prepare = [
-        (f.attname, f.get_db_prep_save if f.get_internal_type() in converted else None)
-        for f in fields
-    ]
-    rows = [
-        tuple(
-            convert(getattr(post, name), connection) if convert else getattr(post, name)
-            for name, convert in prepare
-        )
-        for post in posts
-    ]
     table = connection.ops.quote_name(Post._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our names
-        cursor.executemany(sql, rows)
-    ids = dict(
-        Post.objects.filter(
-            source=source, external_id__in=[p.external_id for p in posts]
-        ).values_list("external_id", "pk")
-    )
+    if connection.vendor == "postgresql" and all(
+        f.get_internal_type() in _PG_ARRAY for f in fields
+    ):
+        ids = _insert_posts_pg(table, columns, fields, posts)
+    else:
+        _insert_posts_executemany(table, columns, fields, posts)
+        ids = dict(
+            Post.objects.filter(
+                source=source, external_id__in=[p.external_id for p in posts]
+            ).values_list("external_id", "pk")
+        )
     for post in posts:
         post.pk = ids[post.external_id]
         post._state.adding = False
         post._state.db = connection.alias
 
 
-def _insert_matches(rows: list[tuple]) -> None:
-    """One INSERT for many (watch, post, matched_at) rows: a thousand posts may bring thousands
-    of matches, and building a model instance for each costs more than the matching itself."""
-    if not rows:
+def _insert_posts_pg(table: str, columns: str, fields: list, posts: list[Post]) -> dict:
+    arrays = []
+    casts = []
+    for f in fields:
+        kind = f.get_internal_type()
+        values = [getattr(post, f.attname) for post in posts]
+        if kind == "JSONField":  # sent as text, read as jsonb by the cast
+            values = [json.dumps(v, cls=f.encoder) for v in values]
+        arrays.append(values)
+        casts.append(f"%s::{_PG_ARRAY[kind]}[]")
+    names = ", ".join(f"c{n}" for n in range(len(fields)))
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {names} "  # noqa: S608 - our names
+        f"FROM unnest({', '.join(casts)}) AS t({names}) RETURNING "
+        f"{connection.ops.quote_name('external_id')}, {connection.ops.quote_name('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+        return dict(cursor.fetchall())
+
+
+def _insert_posts_executemany(table: str, columns: str, fields: list, posts: list[Post]) -> None:
+    converted = {"JSONField", "DateTimeField"}
+    prepare = [
+        (f.attname, f.get_db_prep_save if f.get_internal_type() in converted else None)
+        for f in fields
+    ]
+    # Most posts share their converted values (no places, the same received_at): convert each
+    # distinct value once.
+    done: dict[tuple, object] = {}
+
+    def value(post: Post, name: str, convert):
+        raw = getattr(post, name)
+        if convert is None:
+            return raw
+        if isinstance(raw, list):
+            if not all(isinstance(item, str) for item in raw):
+                return convert(raw, connection)
+            key: tuple = (name, *raw)
+        elif raw is None or isinstance(raw, datetime):
+            key = (name, raw)
+        else:
+            return convert(raw, connection)
+        if key not in done:
+            done[key] = convert(raw, connection)
+        return done[key]
+
+    rows = [tuple(value(post, name, convert) for name, convert in prepare) for post in posts]
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our names
+        cursor.executemany(sql, rows)
+
+
+def _insert_matches(pairs: list[tuple[int, int]], at: datetime) -> None:
+    """Store many (watch id, post id) matches at once: a thousand posts may bring thousands of
+    matches, and building a model instance for each costs more than the matching itself.
+    PostgreSQL: one INSERT of two arrays (``unnest``), a few parameters whatever the number of
+    rows; SQLite: one executemany."""
+    if not pairs:
         return
     table = connection.ops.quote_name(Match._meta.db_table)
     # Names from our own model, never from input.
@@ -142,8 +225,17 @@ def _insert_matches(rows: list[tuple]) -> None:
         connection.ops.quote_name(name) for name in ("watch_id", "post_id", "matched_at")
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            watches, posts = zip(*pairs, strict=True)
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT w, p, %s "  # noqa: S608 - our names
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS t(w, p)"
+            )
+            cursor.execute(sql, [at, list(watches), list(posts)])
+            return
+        stamp = connection.ops.adapt_datetimefield_value(at)
         sql = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s)"  # noqa: S608 - our names
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, [(w, p, stamp) for w, p in pairs])
 
 
 def watches_for(source: Source) -> set[int] | None:
@@ -198,17 +290,26 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
             )
         # Reposts: the first post with the same fingerprint (stored before, or earlier here).
         originals: dict[str, Post] = {}
-        for stored in Post.objects.filter(
-            fingerprint__in={p.fingerprint for p in new}, repost_of__isnull=True
-        ).order_by("-pk"):
+        for stored in (
+            Post.objects.filter(
+                fingerprint__in={p.fingerprint for p in new}, repost_of__isnull=True
+            )
+            .only("pk", "fingerprint", "language", "sentiment", "emotion", "places")
+            .order_by("-pk")
+        ):
             originals[stored.fingerprint] = stored  # the oldest wins (last assigned)
         in_batch: list[tuple[Post, Post]] = []
+        fresh: list[Post] = []  # the first of their text: analysed (all at once)
+        copies: list[tuple[Post, Post]] = []  # reposts: the analysis copied from the original
         for post in new:
             original = originals.get(post.fingerprint)
             if original is None:
-                analyse(post, classify)
+                fresh.append(post)
                 originals[post.fingerprint] = post
-                continue
+            else:
+                copies.append((post, original))
+        analyse_all(fresh, classify)
+        for post, original in copies:
             post.sentiment, post.emotion = original.sentiment, original.emotion
             post.language = original.language or post.language
             post.places = list(original.places or [])
@@ -223,9 +324,8 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
             Post.objects.bulk_update([p for p, _o in in_batch], ["repost_of"])
         if new:
             compiled = matcher.current()
-            at = connection.ops.adapt_datetimefield_value(now)
-            rows = [
-                (watch_id, post.pk, at)
+            pairs = [
+                (watch_id, post.pk)
                 for post in new
                 for watch_id in compiled.match(
                     post.text, author=post.author, language=post.language, places=post.places
@@ -233,8 +333,8 @@ def ingest(source: Source, items: Iterable[Incoming], *, cursor: str | None = No
             ]
             allowed = watches_for(source)
             if allowed is not None:
-                rows = [row for row in rows if row[0] in allowed]
-            _insert_matches(rows)
+                pairs = [pair for pair in pairs if pair[0] in allowed]
+            _insert_matches(pairs, now)
         fields: dict = {"received": F("received") + len(new), "last_polled_at": now}
         if cursor is not None:
             fields["cursor"] = cursor

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from copps.listening.classify.features import FEATURES_VERSION, LETTER, checksums, normalise
+from copps.listening.classify.langid_batch import BatchIdentifier
 
 LANGUAGES = ("nl", "fr", "de", "en")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -64,6 +66,20 @@ class _Linear:
         z = np.exp(z - z.max())
         return z / z.sum()
 
+    def probabilities_many(self, crcs: np.ndarray, bounds: list[int]) -> np.ndarray:
+        """``probabilities`` of many texts at once, one row each: the checksums of all texts
+        one after the other, text i's from ``bounds[i]`` to ``bounds[i + 1]``. The same bits as
+        one text at a time: each row is summed by the same numpy call, the rest is elementwise
+        (and sums along a row of a few classes are the same sums as over a lone vector)."""
+        rows = self.weights.take(crcs & self.mask, axis=0)
+        z = np.empty((len(bounds) - 1, len(self.labels)), dtype=np.float32)
+        for i, (a, b) in enumerate(pairwise(bounds)):
+            z[i] = rows[a:b].sum(axis=0)
+        scale = np.array([(b - a) ** -0.5 for a, b in pairwise(bounds)], dtype=np.float32)
+        z = z * scale[:, None] + self.bias
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
 
 def _checksums(text: str, lang: str, norm: str | None = None) -> np.ndarray:
     return np.array(checksums(text, lang, norm), dtype=np.uint32)
@@ -75,6 +91,7 @@ class _Models:
 
         self.langid = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self.langid.set_languages(list(LANGUAGES))
+        self.langid_batch = BatchIdentifier(self.langid)
         self.sentiment = _Linear(MODEL_DIR / "sentiment.npz")
         self.emotion = _Linear(MODEL_DIR / "emotion.npz")
 
@@ -146,6 +163,74 @@ def analyse(text: str) -> Analysis:
         if share[best] >= EMOTION_THRESHOLD:
             emotion = models.emotion.labels[fits[best]]
     return Analysis(lang=lang, sentiment=label, emotion=emotion, scores=scores)
+
+
+def analyse_many(texts: list[str], *, scores: bool = True) -> list[Analysis]:
+    """``analyse`` of each text, computed for all of them at once: the same results (labels and
+    probabilities, bit for bit), at a fraction of the cost per text. ``scores=False`` leaves the
+    probabilities out (``Analysis.scores`` empty) for callers that only keep the labels."""
+    texts = [_as_str(t) for t in texts]
+    if not texts:
+        return []
+    models = _get()
+    norms = [normalise(t) for t in texts]
+    lettered = [i for i, norm in enumerate(norms) if LETTER.search(norm)]
+    # Nothing to go on (no letters): the default language, as ``language`` gives it.
+    langs = [_default_language() if len(lettered) < len(texts) else ""] * len(texts)
+    confidence = [0.0] * len(texts)
+    found = models.langid_batch.classify_many([norms[i] for i in lettered])
+    for i, (lang, conf) in zip(lettered, found, strict=True):
+        langs[i], confidence[i] = str(lang), float(conf)
+    features = [checksums(t, lang, norm) for t, lang, norm in zip(texts, langs, norms, strict=True)]
+    bounds = [0]
+    for crcs in features:
+        bounds.append(bounds[-1] + len(crcs))
+    flat = np.fromiter(chain.from_iterable(features), dtype=np.uint32, count=bounds[-1])
+    sent = models.sentiment.probabilities_many(flat, bounds)
+    labels = [SENTIMENTS[k] for k in sent.argmax(axis=1).tolist()]
+    emotions = [""] * len(texts)
+    emo_rows: dict[int, list[float]] = {}
+    emotion_labels = models.emotion.labels
+    for label, fitting in EMOTIONS_OF.items():
+        # The emotion model knows nl/fr/de subtitles only: no emotion for English or neutral.
+        chosen = [
+            i
+            for i, (s, g) in enumerate(zip(labels, langs, strict=True))
+            if s == label and g in EMOTION_LANGUAGES
+        ]
+        if not chosen:
+            continue
+        sub = np.fromiter(chain.from_iterable(features[i] for i in chosen), dtype=np.uint32)
+        sub_bounds = [0]
+        for i in chosen:
+            sub_bounds.append(sub_bounds[-1] + len(features[i]))
+        emo = models.emotion.probabilities_many(sub, sub_bounds)
+        # Only an emotion that fits the sentiment (no "joy" in a negative post).
+        fits = [k for k, e in enumerate(emotion_labels) if e in fitting]
+        picked = emo[:, fits]
+        share = picked / picked.sum(axis=1, keepdims=True)
+        best = share.argmax(axis=1)
+        ok = (share[np.arange(len(chosen)), best] >= EMOTION_THRESHOLD).tolist()
+        for i, k, good in zip(chosen, best.tolist(), ok, strict=True):
+            if good:
+                emotions[i] = emotion_labels[fits[k]]
+        if scores:
+            emo_rows.update(zip(chosen, emo.round(4).tolist(), strict=True))
+    if not scores:
+        return [
+            Analysis(lang=g, sentiment=s, emotion=e, scores={})
+            for g, s, e in zip(langs, labels, emotions, strict=True)
+        ]
+    results = []
+    for i, probs in enumerate(sent.round(4).tolist()):
+        detail: dict[str, float] = {"lang": round(confidence[i], 4)}
+        detail.update(zip(SENTIMENTS, probs, strict=True))
+        if i in emo_rows:
+            detail.update(zip(emotion_labels, emo_rows[i], strict=True))
+        results.append(
+            Analysis(lang=langs[i], sentiment=labels[i], emotion=emotions[i], scores=detail)
+        )
+    return results
 
 
 def _as_str(text: Any) -> str:

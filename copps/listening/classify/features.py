@@ -142,35 +142,43 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-# Posts share most of their words: each word's character n-grams are computed once per process
-# and remembered (bounded, least recently used out). The features come out the same, in the
-# same order, as computing them afresh. (Remembering the checksums too was measured slower:
-# a crc32 of a short string costs less than a lookup in a large dict.)
-@lru_cache(maxsize=1 << 18)
-def _grams(tok: str) -> tuple[str, ...]:
-    """A word's character 3- and 4-grams (padded with spaces), 3-grams first."""
-    padded = f"~ {tok} "
-    n = len(padded)
-    return tuple(
-        [padded[0] + padded[i : i + 3] for i in range(1, n - 2)]
-        + [padded[0] + padded[i : i + 4] for i in range(1, n - 3)]
-    )
+# Posts share most of their words: each word's features (the word and its character 3- and
+# 4-grams) and their checksums are computed once per process and remembered (bounded, least
+# recently used out), and a post's features are gathered in a dict (feature -> crc32): the same
+# features as computing them afresh, each with its checksum, never hashed twice in one post.
+@lru_cache(maxsize=1 << 16)
+def _word(tok: str) -> dict[str, int]:
+    """A token and, for a word of three letters or more, its character 3- and 4-grams (padded
+    with spaces, 3-grams first), each with its crc32."""
+    if len(tok) > 2 and tok[0] not in "#!_":
+        padded = f"~ {tok} "
+        n = len(padded)
+        grams = [padded[0] + padded[i : i + 3] for i in range(1, n - 2)]
+        grams += [padded[0] + padded[i : i + 4] for i in range(1, n - 3)]
+    else:
+        grams = []
+    return {f: zlib.crc32(f.encode("utf-8")) for f in (tok, *grams)}
 
 
-def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
-    """The feature names of one text (before hashing); `norm`: normalise(text), if known."""
+def _crc(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8"))
+
+
+def features(text: str, lang: str, norm: str | None = None) -> dict[str, int]:
+    """The features of one text, each with its crc32; `norm`: normalise(text), if known."""
     if norm is None:
         norm = normalise(text)
     toks = tokens(norm)
-    feats = {"_lang=" + lang}
+    lang_feature = "_lang=" + lang
+    feats = {lang_feature: _crc(lang_feature)}
+    update, crc = feats.update, zlib.crc32
     prev = "<s>"
     for tok in toks:
-        feats.add(tok)
-        feats.add(prev + " " + tok)
+        update(_word(tok))
+        pair = prev + " " + tok
+        feats[pair] = crc(pair.encode("utf-8"))
         prev = tok
-        if len(tok) > 2 and tok[0] not in "#!_":
-            feats.update(_grams(tok))
-    feats.add(prev + " </s>")
+    extra = [prev + " </s>"]
     pos = neg = 0
     for tok in toks:
         negated = tok[0] == "!"
@@ -180,23 +188,32 @@ def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
         elif word in NEGATIVE:
             neg, pos = (neg, pos + 1) if negated else (neg + 1, pos)
     if pos:
-        feats.update(("_pos", f"_pos{min(pos, 3)}"))
+        extra += ("_pos", f"_pos{min(pos, 3)}")
     if neg:
-        feats.update(("_neg", f"_neg{min(neg, 3)}"))
+        extra += ("_neg", f"_neg{min(neg, 3)}")
     if pos and neg:
-        feats.add("_mixed")
-    letters = sum(map(str.isalpha, norm))
-    if letters >= 6 and sum(map(str.isupper, norm)) > 0.6 * letters:
-        feats.add("_shouting")
+        extra.append("_mixed")
+    # Shouting: six letters or more, over 60 % of them capitals (so at least four capitals).
+    capitals = sum(map(str.isupper, norm))
+    if capitals >= 4:
+        letters = sum(map(str.isalpha, norm))
+        if letters >= 6 and capitals > 0.6 * letters:
+            extra.append("_shouting")
     if not toks:
-        feats.add("_empty")
+        extra.append("_empty")
+    for feature in extra:
+        feats[feature] = crc(feature.encode("utf-8"))
     return feats
+
+
+def feature_strings(text: str, lang: str, norm: str | None = None) -> set[str]:
+    """The feature names of one text (before hashing); `norm`: normalise(text), if known."""
+    return set(features(text, lang, norm))
 
 
 def checksums(text: str, lang: str, norm: str | None = None) -> list[int]:
     """crc32 of each feature (stable across processes, unlike hash())."""
-    crc = zlib.crc32
-    return [crc(f.encode("utf-8")) for f in feature_strings(text, lang, norm)]
+    return list(features(text, lang, norm).values())
 
 
 def hashed(text: str, lang: str, bits: int) -> list[int]:
