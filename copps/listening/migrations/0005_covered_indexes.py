@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('listening', '0003_alerts'),
+        ('listening', '0004_source_poll_requested'),
     ]
 
     operations = [
