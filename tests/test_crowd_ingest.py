@@ -112,7 +112,7 @@ BAD = [
     ("bt-korenmarkt-1", '{"ts": "%(now)s", "devices": true}', "bad_count"),
     ("bt-korenmarkt-1", '{"ts": "%(now)s", "devices": 10000000}', "bad_count"),
     ("bt-korenmarkt-1", '{"ts": "yesterday", "devices": 3}', "bad_timestamp"),
-    ("bt-korenmarkt-1", '{"ts": "2026-11-29T10:00:00", "devices": 3}', "bad_timestamp"),
+    ("bt-korenmarkt-1", '{"ts": "2026-13-45T10:00:00Z", "devices": 3}', "bad_timestamp"),
     ("bt-korenmarkt-1", '{"ts": "%(future)s", "devices": 3}', "future"),
     ("bt-korenmarkt-1", '{"ts": "%(old)s", "devices": 3}', "too_old"),
     (
@@ -220,3 +220,15 @@ def test_trend_compares_with_five_minutes_ago(setup):
     last = later + timedelta(minutes=5)
     push("bt-korenmarkt-1", {"ts": iso(last), "devices": int(0.1 * area / 2)}, now=last)
     assert Zone.objects.get(pk=markt.pk).trend == -1
+
+
+def test_a_timestamp_without_offset_is_read_as_utc(setup):
+    from datetime import UTC
+
+    now = timezone.now()
+    naive = now.astimezone(UTC).replace(tzinfo=None).isoformat()
+    assert push("bt-korenmarkt-1", {"ts": naive, "devices": 5}, now=now).accepted == 1
+    assert Sensor.objects.get(sensor_id="bt-korenmarkt-1").last_ts == now
+    ahead = (now.astimezone(UTC) + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    later = push("bt-korenmarkt-1", {"ts": ahead, "devices": 5}, now=now + timedelta(seconds=1))
+    assert later.rejected == {"future": 1}

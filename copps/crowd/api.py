@@ -90,7 +90,9 @@ class CountIn(Schema):
     """One count: ``devices`` (Bluetooth/Wi-Fi counters) or ``in`` and ``out`` (people
     counters). No other field is accepted: device identifiers are never taken."""
 
-    ts: str = Field(description="ISO 8601 with a time zone, e.g. 2026-11-29T14:05:00+01:00.")
+    ts: str = Field(
+        description="ISO 8601, e.g. 2026-11-29T14:05:00+01:00 (without an offset: UTC)."
+    )
     devices: int | None = Field(None, ge=0)
     in_: int | None = Field(None, ge=0, alias="in")
     out: int | None = Field(None, ge=0)
@@ -171,7 +173,7 @@ REASONS = {
     "unexpected_field": gettext_lazy(
         "Only ts, devices, in and out are accepted (never device identifiers)."
     ),
-    "bad_timestamp": gettext_lazy("ts must be an ISO 8601 date and time with a time zone."),
+    "bad_timestamp": gettext_lazy("ts must be an ISO 8601 date and time."),
     "bad_count": gettext_lazy("Counts are whole numbers."),
     "negative": gettext_lazy("Counts cannot be negative."),
     "unknown_sensor": gettext_lazy("No sensor has this identifier."),

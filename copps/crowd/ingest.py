@@ -18,7 +18,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -110,7 +110,9 @@ def parse(sensor_id: str, payload: Any) -> Count:
     except ValueError:
         raise Rejected("bad_timestamp", "ts must be an ISO 8601 date and time") from None
     if ts.tzinfo is None:
-        raise Rejected("bad_timestamp", "ts needs a time zone (Z or +01:00)")
+        # Sensors keep UTC; a timestamp without an offset is read as UTC (a local time sent
+        # without its offset then lies an hour or two ahead and is refused as "future").
+        ts = ts.replace(tzinfo=UTC)
     if "devices" in payload:
         if "in" in payload or "out" in payload:
             raise Rejected("malformed", "either devices, or in and out")
