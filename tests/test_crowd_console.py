@@ -207,6 +207,23 @@ def test_the_commander_sends_in_two_clicks_and_a_double_click_sends_once(
     assert AuditRecord.objects.filter(action="event.fast_track", actor="cmdr").count() == 1
 
 
+def test_a_template_changed_after_the_confirmation_is_not_sent(
+    commander, setup, red_alert, template
+):
+    event = setup[0]
+    client = logged_in(commander)
+    send = f"/console/events/{event.pk}/alerts/{red_alert.pk}/send"
+    confirm = client.get(f"{send}?template={template.pk}")
+    shown = confirm.context["form"]["shown"].value()
+    # Someone rewrites the template (and it is approved again) before the commander confirms.
+    Template.objects.filter(pk=template.pk).update(
+        updated_at=template.updated_at + timedelta(seconds=1)
+    )
+    response = client.post(send, {"template": template.pk, "shown": shown}, follow=True)
+    assert "changed since you looked" in page_text(response)
+    assert not SentMessage.objects.exists()
+
+
 def test_a_tampered_or_foreign_confirmation_sends_nothing(commander, setup, red_alert, template):
     event = setup[0]
     client = logged_in(commander)
@@ -554,7 +571,13 @@ def test_templates_are_written_approved_by_another_and_changes_withdraw_the_appr
     assert "another person" in page_text(refused)
     assert not Template.objects.get(pk=template.pk).approved
     # A second person approves.
-    logged_in(editor).post(f"/console/events/templates/{template.pk}/approve")
+    # What the listing showed: an approval of other words than these is refused.
+    stale = {"version": "2000-01-01T00:00:00+00:00"}
+    logged_in(editor).post(f"/console/events/templates/{template.pk}/approve", stale)
+    assert not Template.objects.get(pk=template.pk).approved
+    shown = {"version": Template.objects.get(pk=template.pk).updated_at.isoformat()}
+    assert shown["version"] in page_text(logged_in(editor).get("/console/events/templates/"))
+    logged_in(editor).post(f"/console/events/templates/{template.pk}/approve", shown)
     assert Template.objects.get(pk=template.pk).approved
     assert "data-approved" in page_text(client.get("/console/events/templates/"))
     # Changing the words withdraws it.

@@ -228,3 +228,39 @@ def test_send_without_event_or_text_is_refused(admin, commander, editor2):
     template = approved_template(commander, editor2)
     with pytest.raises(ValidationError):
         actions.send_fast_track(by=commander, template=template)
+
+
+def test_changing_a_templates_use_or_level_withdraws_its_approval(commander, editor2):
+    template = approved_template(commander, editor2)
+    actions.save_template(
+        by=commander,
+        template=template,
+        name=template.name,
+        use=TemplateUse.CRISIS,
+        level="",
+        texts=template.texts,
+    )
+    template.refresh_from_db()
+    assert not template.approved
+
+
+def test_an_approval_is_for_the_words_the_approver_saw(commander, editor2):
+    template = actions.save_template(
+        by=commander, name="Vol", use="crowd", texts={"nl": {"title": "{zone} is vol", "body": "b"}}
+    )
+    seen = template.updated_at.isoformat()
+    actions.save_template(
+        by=commander,
+        template=template,
+        name="Vol",
+        use="crowd",
+        texts={"nl": {"title": "Iedereen naar {zone}", "body": "b"}},
+    )
+    template.refresh_from_db()
+    with pytest.raises(ValidationError):
+        actions.approve_template(template, by=editor2, seen=seen)
+    template.refresh_from_db()
+    assert not template.approved
+    actions.approve_template(template, by=editor2, seen=template.updated_at.isoformat())
+    template.refresh_from_db()
+    assert template.approved

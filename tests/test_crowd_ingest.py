@@ -176,15 +176,43 @@ def test_out_of_order_and_replayed_counts_are_refused(setup):
 
 def test_a_flooding_sensor_is_cut_off_for_the_minute(setup, settings):
     settings.COPPS_SENSOR_MAX_PER_MINUTE = 5
-    now = timezone.now() - timedelta(seconds=30)
+    minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
     batch = [
-        ("bt-korenmarkt-1", {"ts": iso(now + timedelta(seconds=i)), "devices": i}) for i in range(8)
+        ("bt-korenmarkt-1", {"ts": iso(minute + timedelta(seconds=i)), "devices": i})
+        for i in range(8)
     ]
     result = ingest.ingest(batch, via="http", now=timezone.now())
     assert result.accepted == 5 and result.rejected == {"flood": 3}
-    later = timezone.now() + timedelta(minutes=1, seconds=1)
-    ok = push("bt-korenmarkt-1", {"ts": iso(later), "devices": 1}, now=later)
+    # The next minute of the sensor's time is a new window.
+    next_minute = minute + timedelta(minutes=1, seconds=1)
+    ok = push("bt-korenmarkt-1", {"ts": iso(next_minute), "devices": 1})
     assert ok.accepted == 1
+
+
+def test_a_buffer_sent_after_an_outage_is_not_a_flood(setup, settings):
+    settings.COPPS_SENSOR_MAX_PER_MINUTE = 5
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    # One count every 15 seconds for the last hour, sent at once: 4 per minute of sensor time.
+    batch = [
+        ("bt-korenmarkt-1", {"ts": iso(start + timedelta(seconds=15 * i)), "devices": i})
+        for i in range(240)
+    ]
+    result = ingest.ingest(batch, via="http")
+    assert result.accepted == 240 and not result.rejected
+
+
+def test_a_counter_sending_running_totals_cannot_overflow(setup):
+    *_, gate = setup
+    now = timezone.now() - timedelta(minutes=30)
+    batch = [
+        ("gate-vrijdag-1", {"ts": iso(now + timedelta(seconds=i)), "in": 1_000_000, "out": 0})
+        for i in range(100)
+    ]
+    result = ingest.ingest(batch, via="mqtt")
+    assert result.accepted == 100
+    gate.refresh_from_db()
+    assert gate.occupancy == ingest.MAX_COUNT
+    assert Zone.objects.get(pk=gate.zone_id).people == ingest.MAX_COUNT
 
 
 def test_a_silent_sensor_turns_stale_with_one_alert_and_recovers(setup, settings):
@@ -207,6 +235,17 @@ def test_a_silent_sensor_turns_stale_with_one_alert_and_recovers(setup, settings
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED
     assert not Zone.objects.get(pk=markt.pk).stale
+
+
+def test_trend_uses_the_latest_sample_five_to_ten_minutes_back(setup):
+    _e, markt, *_ = setup
+    area = Zone.objects.get(pk=markt.pk).area_m2
+    now = timezone.now().replace(second=10)
+    push("bt-korenmarkt-1", {"ts": iso(now), "devices": int(0.2 * area / 2)}, now=now)
+    # The sensor then reports only seven minutes later.
+    later = now + timedelta(minutes=7)
+    push("bt-korenmarkt-1", {"ts": iso(later), "devices": int(0.8 * area / 2)}, now=later)
+    assert Zone.objects.get(pk=markt.pk).trend == 1
 
 
 def test_trend_compares_with_five_minutes_ago(setup):

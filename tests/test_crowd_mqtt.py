@@ -203,9 +203,10 @@ def test_hostile_input_is_refused_and_counted_and_the_listener_keeps_going(
     prefix = cfg.topic.split("/sensors/")[0]
     publisher.send("", count("x", devices=1), topic=f"{prefix}/sensors/bt-korenmarkt-1/other")
     publisher.send("", count("x", devices=1), topic=f"{prefix}/sensors/a/b/counts")
-    # A flood: 150 counts of one sensor within a second, QoS 0 and 1 mixed.
+    # A flood: 150 counts of one sensor for one minute of its time, QoS 0 and 1 mixed.
+    minute = now.replace(second=0, microsecond=0) - timedelta(minutes=2)
     for i in range(150):
-        at = iso(now - timedelta(seconds=59) + timedelta(milliseconds=300 * i))
+        at = iso(minute + timedelta(milliseconds=200 * i))
         payload = json.dumps({"ts": at, "in": 1, "out": 0}).encode()
         publisher.send("gate-vrijdag-1", payload, qos=i % 2)
     publisher.flush()

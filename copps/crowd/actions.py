@@ -347,7 +347,13 @@ def save_template(
     if not name:
         raise ValidationError({"name": [_("A template needs a name.")]})
     template = template or Template(written_by=by)
-    changed = template.pk is None or template.texts != clean
+    # Other words, or another use or level (a crowd template made a crisis one): approve again.
+    changed = (
+        template.pk is None
+        or template.texts != clean
+        or template.use != use
+        or template.level != level
+    )
     template.name, template.use, template.level, template.texts = name, use, level, clean
     if changed:
         template.written_by = by
@@ -368,10 +374,14 @@ class SelfApproval(PermissionDenied):
     """Nobody approves a template they wrote."""
 
 
-def approve_template(template: Template, *, by) -> Template:
+def approve_template(template: Template, *, by, seen: str | None = None) -> Template:
+    """Approve ``template`` as it is now; ``seen`` (the console passes it) is the version the
+    approver was shown: if the words changed since, nothing is approved."""
     access.require(by, roles.TEMPLATES_APPROVE)
     if template.written_by_id == by.pk:
         raise SelfApproval(_("A second person approves a template, not its writer."))
+    if seen is not None and seen != template.updated_at.isoformat():
+        raise ValidationError(_("The template changed meanwhile: read it again."))
     with transaction.atomic():
         updated = Template.objects.filter(
             pk=template.pk, updated_at=template.updated_at, written_by=template.written_by_id

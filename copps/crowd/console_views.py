@@ -640,6 +640,8 @@ def _confirm_page(
             "a": alert.pk if alert else None,
             "e": event.pk if event else None,
             "at": timezone.now().isoformat(),
+            # The words shown: a template changed (and approved again) meanwhile is not sent.
+            "v": template.updated_at.isoformat(),
         },
         salt=SEND_SALT,
     )
@@ -664,11 +666,27 @@ def _confirm_page(
     )
 
 
-def _send_once(request, *, event, template, zone, alert, shown_at: datetime, back_url: str):
+def _send_once(
+    request,
+    *,
+    event,
+    template,
+    zone,
+    alert,
+    shown_at: datetime,
+    back_url: str,
+    shown_version: str | None = None,
+):
     """Send ``template`` once for this confirmation; a repeat finds the first and stops."""
     from copps.newsroom.actions import GuidelineBlocked
 
     user = request.user
+    if shown_version != template.updated_at.isoformat():
+        flash.error(
+            request,
+            _("The template changed since you looked at it: nothing was sent. Look at it again."),
+        )
+        return redirect(back_url)
     try:
         with transaction.atomic():
             if event is not None:
@@ -752,6 +770,7 @@ def alert_send(request, pk: int, alert_pk: int):
             zone=alert.zone,
             alert=alert,
             shown_at=shown["at"],
+            shown_version=shown.get("v"),
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=False)
@@ -789,6 +808,7 @@ def event_send(request, pk: int):
             zone=zone,
             alert=None,
             shown_at=shown["at"],
+            shown_version=shown.get("v"),
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=False)
@@ -868,7 +888,7 @@ def template_edit(request, pk: int | None = None):
 def template_approve(request, pk: int):
     template = get_object_or_404(Template, pk=pk)
     try:
-        actions.approve_template(template, by=request.user)
+        actions.approve_template(template, by=request.user, seen=request.POST.get("version", ""))
     except actions.SelfApproval:
         flash.error(
             request,
@@ -1014,6 +1034,7 @@ def crisis_send(request):
             zone=None,
             alert=None,
             shown_at=shown["at"],
+            shown_version=shown.get("v"),
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=True)

@@ -43,6 +43,7 @@ from .models import (
 SENSOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_PAYLOAD = 1024
 MAX_COUNT = 1_000_000
+MAX_PEOPLE = 2_000_000_000
 FIELDS = {"ts", "devices", "in", "out"}
 # A level goes down only once the density is this far below the threshold (no flapping).
 HYSTERESIS = 0.9
@@ -195,10 +196,15 @@ def recompute_zones(zone_ids, now: datetime) -> list[int]:
         silent = received is None or received < limit
         stale[zone_id] = stale.get(zone_id, False) or silent
     minute = _minute(now)
+    # The latest sample five to ten minutes back (sensors may report less than once a minute).
     before = dict(
         ZoneSample.objects.filter(
-            zone_id__in=zone_ids, minute=minute - timedelta(minutes=5)
-        ).values_list("zone_id", "density")
+            zone_id__in=zone_ids,
+            minute__lte=minute - timedelta(minutes=5),
+            minute__gte=minute - timedelta(minutes=10),
+        )
+        .order_by("zone_id", "minute")
+        .values_list("zone_id", "density")
     )
     open_alerts: dict[int, list[CrowdAlert]] = {}
     for alert in CrowdAlert.objects.filter(
@@ -209,7 +215,8 @@ def recompute_zones(zone_ids, now: datetime) -> list[int]:
     resolved: list[int] = []
     samples = []
     for zone in zones:
-        count = round(people.get(zone.pk, 0.0))
+        # Bounded: a 32-bit column, and no zone holds more people than this.
+        count = min(round(people.get(zone.pk, 0.0)), MAX_PEOPLE)
         density = round(count / zone.area_m2, 3) if zone.area_m2 else 0.0
         level = level_for(zone, density)
         previous = before.get(zone.pk)
@@ -266,8 +273,11 @@ def _check(sensor: Sensor, count: Count, now: datetime) -> None:
         raise Rejected("too_old", "ts is too old")
     if sensor.last_ts is not None and count.ts <= sensor.last_ts:
         raise Rejected("out_of_order", "ts is not after the sensor's previous count")
-    if sensor.window_start is None or now - sensor.window_start >= timedelta(minutes=1):
-        sensor.window_start, sensor.window_count = now, 0
+    # Flood control per minute of the sensor's own time, so a buffer sent after an outage (counts
+    # spread over many minutes) passes, while many counts for one minute do not.
+    minute = _minute(count.ts)
+    if sensor.window_start is None or sensor.window_start != minute:
+        sensor.window_start, sensor.window_count = minute, 0
     if sensor.window_count >= int(settings.COPPS_SENSOR_MAX_PER_MINUTE):
         raise Rejected("flood", "too many counts this minute")
     sensor.window_count += 1
@@ -277,7 +287,11 @@ def _check(sensor: Sensor, count: Count, now: datetime) -> None:
     if count.devices is not None:
         sensor.last_devices = count.devices
     else:
-        sensor.occupancy = max(sensor.occupancy + (count.inflow or 0) - (count.outflow or 0), 0)
+        # Never below zero, and bounded (a counter that sends running totals instead of the
+        # passages since its previous count would otherwise overflow the column).
+        sensor.occupancy = min(
+            max(sensor.occupancy + (count.inflow or 0) - (count.outflow or 0), 0), MAX_COUNT
+        )
 
 
 SENSOR_FIELDS = [
@@ -370,17 +384,19 @@ def mark_stale(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     limit = now - stale_after()
-    silent = list(
-        Sensor.objects.filter(
-            stale=False,
-            last_received_at__lt=limit,
-            zone__event__starts_at__lte=now + timedelta(hours=1),
-            zone__event__ends_at__gte=now,
-        ).select_related("zone")
+    candidates = Sensor.objects.filter(
+        stale=False,
+        last_received_at__lt=limit,
+        zone__event__starts_at__lte=now + timedelta(hours=1),
+        zone__event__ends_at__gte=now,
     )
-    if not silent:
+    if not candidates.exists():
         return 0
     with transaction.atomic():
+        # Read and flag under the row locks: a count committed meanwhile keeps its sensor live.
+        silent = list(candidates.select_for_update(of=("self",)).select_related("zone"))
+        if not silent:
+            return 0
         Sensor.objects.filter(pk__in=[s.pk for s in silent]).update(stale=True)
         already = set(
             CrowdAlert.objects.filter(

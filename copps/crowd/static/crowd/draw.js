@@ -49,7 +49,10 @@
           style: { color: "#6b7280", weight: 1, fillOpacity: 0.15, dashArray: "4 3" },
           interactive: false,
         }).addTo(map);
-        layer.bindTooltip(zone.name, { permanent: true, direction: "center", className: "crowd-label crowd-label--other" });
+        // A text node, never a string: Leaflet puts string tooltips in as HTML.
+        var label = document.createElement("span");
+        label.textContent = zone.name;
+        layer.bindTooltip(label, { permanent: true, direction: "center", className: "crowd-label crowd-label--other" });
         bounds.extend(layer.getBounds());
       } catch (e) { /* a broken outline of another zone does not stop drawing */ }
     });

@@ -124,7 +124,10 @@
           if (node) node.setAttribute("data-route-status", figures.status);
         });
         route.layer.unbindTooltip();
-        route.layer.bindTooltip(route.name + " · " + (ROUTE_SYMBOLS[figures.status] || "") + " " + figures.label, { sticky: true });
+        // A text node, never a string: Leaflet puts string tooltips in as HTML.
+        var text = document.createElement("span");
+        text.textContent = route.name + " · " + (ROUTE_SYMBOLS[figures.status] || "") + " " + figures.label;
+        route.layer.bindTooltip(text, { sticky: true });
       });
     }
 
