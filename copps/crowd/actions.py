@@ -558,6 +558,11 @@ def crisis_off(*, by) -> CrisisMode:
 
 
 def _forget_public_cache() -> None:
+    """The public pages' and the console banner's cached crisis state: this process sees the
+    switch at once, others within those caches' few seconds."""
     from django.core.cache import cache
 
-    cache.delete("crowd:crisis")
+    from .public import CRISIS_KEY
+    from .templatetags.crowd_console import BANNER_KEY
+
+    cache.delete_many([CRISIS_KEY, BANNER_KEY])

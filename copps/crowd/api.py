@@ -32,9 +32,9 @@ from pydantic import Field
 from copps.api import schemas as s
 from copps.api.auth import BearerAuth
 
-from . import access, ingest
+from . import access, ingest, live
 from .actions import sensor_for_token
-from .models import Event, Sensor, Zone
+from .models import Event, Zone
 
 router = Router(tags=["public order"])
 MAX_BATCH = 1000
@@ -285,12 +285,7 @@ def list_events(request):
 def event_zones(request, event_id: int):
     """Live figures per zone."""
     event = get_object_or_404(_events_for(request), pk=event_id)
-    limit = timezone.now() - ingest.stale_after()
-    silent = set(
-        Sensor.objects.filter(zone__event=event)
-        .exclude(last_received_at__gte=limit)
-        .values_list("zone_id", flat=True)
-    )
+    silent = live.silent_zone_ids(event, timezone.now())
     return Status(
         200,
         [

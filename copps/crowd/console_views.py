@@ -65,7 +65,6 @@ from .models import (
     TemplateUse,
     Zone,
 )
-from .templatetags.crowd_console import forget as forget_banner
 
 SEE_EVENTS = (roles.EVENTS_VIEW,)
 SEE_TEMPLATES = (roles.EVENTS_VIEW, roles.TEMPLATES_WRITE, roles.TEMPLATES_APPROVE)
@@ -673,15 +672,15 @@ def _send_once(
     template,
     zone,
     alert,
-    shown_at: datetime,
+    shown: dict,
     back_url: str,
-    shown_version: str | None = None,
 ):
-    """Send ``template`` once for this confirmation; a repeat finds the first and stops."""
+    """Send ``template`` once for the confirmation ``shown`` (when it was shown, the template's
+    version it showed); a repeat finds the first and stops."""
     from copps.newsroom.actions import GuidelineBlocked
 
     user = request.user
-    if shown_version != template.updated_at.isoformat():
+    if shown.get("v") != template.updated_at.isoformat():
         flash.error(
             request,
             _("The template changed since you looked at it: nothing was sent. Look at it again."),
@@ -694,7 +693,7 @@ def _send_once(
             else:
                 CrisisMode.objects.select_for_update().get_or_create(pk=1)
             earlier = SentMessage.objects.filter(
-                sent_by=user, template=template, event=event, alert=alert, sent_at__gte=shown_at
+                sent_by=user, template=template, event=event, alert=alert, sent_at__gte=shown["at"]
             ).first()
             if earlier is not None:
                 flash.info(request, _("This message was already sent; it was not sent again."))
@@ -769,8 +768,7 @@ def alert_send(request, pk: int, alert_pk: int):
             template=template,
             zone=alert.zone,
             alert=alert,
-            shown_at=shown["at"],
-            shown_version=shown.get("v"),
+            shown=shown,
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=False)
@@ -807,8 +805,7 @@ def event_send(request, pk: int):
             template=template,
             zone=zone,
             alert=None,
-            shown_at=shown["at"],
-            shown_version=shown.get("v"),
+            shown=shown,
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=False)
@@ -994,7 +991,6 @@ def crisis_on(request):
             _context(request, switch="on", page=page, area=area, form=form),
         )
     actions.crisis_on(by=request.user, page=page, area=area)
-    forget_banner()
     flash.warning(
         request, _("Crisis mode is ON: the public site shows “%(name)s”.") % {"name": page.name}
     )
@@ -1012,7 +1008,6 @@ def crisis_off(request):
             _context(request, switch="off", mode=mode),
         )
     actions.crisis_off(by=request.user)
-    forget_banner()
     flash.success(request, _("Crisis mode is off: the public site is back to normal."))
     return redirect("crowd_console:crisis")
 
@@ -1033,8 +1028,7 @@ def crisis_send(request):
             template=template,
             zone=None,
             alert=None,
-            shown_at=shown["at"],
-            shown_version=shown.get("v"),
+            shown=shown,
             back_url=back,
         )
     template = _sendable(request.GET.get("template"), crisis=True)

@@ -1,7 +1,8 @@
 """``{% crisis_banner %}``: on every console page while crisis mode is on, whoever looks.
 
 The state is cached for ``BANNER_SECONDS`` (no query on most console pages); the console's own
-switch forgets it at once, other processes follow within those seconds.
+switch (``copps.crowd.actions.crisis_on/off``) forgets it at once, other processes follow within
+those seconds.
 """
 
 from django import template
@@ -11,10 +12,6 @@ register = template.Library()
 
 BANNER_KEY = "crowd:crisis:banner"
 BANNER_SECONDS = 10
-
-
-def forget() -> None:
-    cache.delete(BANNER_KEY)
 
 
 def banner_state() -> dict | None:
